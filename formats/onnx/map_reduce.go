@@ -17,4 +17,14 @@ func init() {
 		RegisterOp(OpMapping{OpType: op, MinOpset: 1, MaxOpset: 17, Convert: rdAxesToInput})
 		RegisterOps(18, op)
 	}
+
+	// Recurrent ops: opset 1 had an output_sequence attribute that only said
+	// whether Y is wanted (an absent output says the same); layout (opset 14)
+	// defaults to the old behaviour.
+	for _, op := range []string{"RNN", "GRU", "LSTM"} {
+		RegisterOp(OpMapping{OpType: op, MinOpset: 1, Convert: func(c *Converter, n *graph.Node) error {
+			delete(n.Attrs, "output_sequence")
+			return nil
+		}})
+	}
 }
