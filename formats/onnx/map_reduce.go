@@ -27,4 +27,7 @@ func init() {
 			return nil
 		}})
 	}
+
+	// Losses: later versions only widened the element types.
+	RegisterOps(12, "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss")
 }
