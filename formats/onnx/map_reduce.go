@@ -30,4 +30,7 @@ func init() {
 
 	// Losses: later versions only widened the element types.
 	RegisterOps(12, "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss")
+
+	// Attention-24 added the optional nonpad_kv_seqlen input.
+	RegisterOps(23, "Attention")
 }
