@@ -33,4 +33,9 @@ func init() {
 
 	// Attention-24 added the optional nonpad_kv_seqlen input.
 	RegisterOps(23, "Attention")
+
+	RegisterOps(23, "RotaryEmbedding")
+	// Det-22 and NonMaxSuppression-11 only widened types / clarified text.
+	RegisterOps(11, "Det")
+	RegisterOps(10, "NonMaxSuppression")
 }
