@@ -376,8 +376,13 @@ func rdReduceInt[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint
 			o[idx[i]] += v
 		}
 		if k == rdMean && count > 0 {
+			// Divide in 64 bits: count may not fit in T.
 			for i := range o {
-				o[i] /= T(count)
+				if o[i] < 0 {
+					o[i] = T(int64(o[i]) / int64(count))
+				} else {
+					o[i] = T(uint64(o[i]) / uint64(count))
+				}
 			}
 		}
 		return o

@@ -107,3 +107,17 @@ func TestReduce(t *testing.T) {
 		t.Fatal("ReduceSum with axis 2 of a rank-2 input: want an error")
 	}
 }
+
+func TestReduceMeanSmallInts(t *testing.T) {
+	// 200 elements of int8 value 1: the count does not fit in int8.
+	v := make([]int8, 200)
+	for i := range v {
+		v[i] = 1
+	}
+	outs, err := rdRun(t, "ReduceMean", nil, tensor.From(tensor.Shape{200}, v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the int8 sum wraps to -56; -56/200 truncates to 0.
+	rdClose(t, "ReduceMean int8", outs[0], tensor.Shape{1}, []float64{0})
+}
