@@ -12,14 +12,16 @@ import "github.com/kiln-ml/kiln/ops/graph"
 func init() {
 	RegisterOps(1, "If", "Loop")
 	RegisterOps(9, "Scan")
-	RegisterOp(OpMapping{OpType: "Scan", MinOpset: 8, MaxOpset: 8, Op: "Scan8", Convert: cfScan8})
+	RegisterOp(OpMapping{OpType: "Scan", MinOpset: 8, MaxOpset: 8, Convert: cfScan8})
 	RegisterOps(11, "SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase",
 		"SequenceAt", "SequenceLength", "SplitToSequence", "ConcatFromSequence")
 	RegisterOps(17, "SequenceMap")
 	RegisterOps(15, "Optional", "OptionalHasElement", "OptionalGetElement")
 }
 
-// cfScan8 turns an opset-8 Scan into kiln's Scan8 op (domain "kiln").
+// cfScan8 turns an opset-8 Scan into kiln's Scan8 op (domain "kiln"). The
+// mapping keeps Op empty so the importer checks the ONNX name, then this
+// rename moves the node to the kiln domain.
 func cfScan8(c *Converter, n *graph.Node) error {
 	n.Op = "Scan8"
 	n.Domain = "kiln"

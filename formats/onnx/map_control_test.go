@@ -1,6 +1,10 @@
 package onnx
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kiln-ml/kiln/ops/graph"
+)
 
 func TestControlMappings(t *testing.T) {
 	for _, c := range []struct {
@@ -17,7 +21,8 @@ func TestControlMappings(t *testing.T) {
 		}
 	}
 	m, _ := lookupMapping("", "Scan", 8)
-	if m.Op != "Scan8" || m.Convert == nil {
-		t.Errorf("Scan-8 maps to %+v, want kiln's Scan8", m)
+	n := &graph.Node{Op: "Scan"}
+	if m.Convert == nil || m.Convert(nil, n) != nil || n.Op != "Scan8" || n.Domain != "kiln" {
+		t.Errorf("Scan-8 becomes %s:%s, want kiln:Scan8", n.Domain, n.Op)
 	}
 }
