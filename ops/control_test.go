@@ -443,3 +443,13 @@ func TestOptionalOps(t *testing.T) {
 		t.Fatalf("get element of empty optional: got %v, want an error", err)
 	}
 }
+
+func TestIdentity(t *testing.T) {
+	n := cfNode("Identity", 1, 1, nil)
+	for _, v := range []Value{f32(tensor.Shape{1}, 1), cfSeqF(), &Optional{}} {
+		out, err := Identity.Eval(cfTestCtx(n), []Value{v})
+		if err != nil || out[0] != v {
+			t.Fatalf("Identity(%s) = %v, %v", cfKindName(v), out, err)
+		}
+	}
+}
