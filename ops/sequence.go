@@ -162,8 +162,13 @@ func cfEvalSeqInsert(ec *EvalContext, in []Value) ([]Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.DType() != s.DType {
-		return nil, ec.Errorf("cannot insert a %v tensor into a sequence of %v", t.DType(), s.DType)
+	dt := s.DType
+	if len(s.Items) == 0 && dt == tensor.Undefined {
+		// An empty sequence read from a file may carry no element type.
+		dt = t.DType()
+	}
+	if t.DType() != dt {
+		return nil, ec.Errorf("cannot insert a %v tensor into a sequence of %v", t.DType(), dt)
 	}
 	n := len(s.Items)
 	p, err := cfPosition(ec, cfArg(in, 2), n, true, n)
@@ -174,7 +179,7 @@ func cfEvalSeqInsert(ec *EvalContext, in []Value) ([]Value, error) {
 	items = append(items, s.Items[:p]...)
 	items = append(items, t)
 	items = append(items, s.Items[p:]...)
-	return []Value{&Sequence{DType: s.DType, Items: items}}, nil
+	return []Value{&Sequence{DType: dt, Items: items}}, nil
 }
 
 func cfInferSeqInsert(ic *InferContext) ([]graph.Type, error) {
