@@ -237,7 +237,7 @@ func TestScan(t *testing.T) {
 	}
 	n := cfNode("Scan", 2, 2, graph.Attrs{"body": body, "num_scan_inputs": int64(1), "scan_output_axes": []int64{1}})
 	ts, err := Scan.Infer(&InferContext{Node: n, In: []graph.Type{graph.TensorType(tensor.Float32, 2), graph.TensorType(tensor.Float32, 3, 2)}})
-	if err != nil || ts[0].String() != "float32[2]" || ts[1].String() != "float32[2,?]" {
+	if err != nil || ts[0].String() != "float32[2]" || ts[1].String() != "float32[2,3]" {
 		t.Fatalf("Infer = %v, %v", ts, err)
 	}
 	// Mismatched scan lengths are an error, not a panic.

@@ -140,7 +140,7 @@ func cfInferLoop(ic *InferContext) ([]graph.Type, error) {
 	}
 	out := make([]graph.Type, 0, n+k)
 	for i := range n {
-		out = append(out, cfMergeTypes(ic.In[2+i], bt[1+i]))
+		out = append(out, cfCarriedType(ic.In[2+i], bt[1+i]))
 	}
 	for j := range k {
 		out = append(out, cfPrependDim(bt[1+n+j], -1))
@@ -154,4 +154,14 @@ func cfPrependDim(t graph.Type, d int) graph.Type {
 		return t
 	}
 	return graph.TensorType(t.DType, append([]int{d}, t.Shape...)...)
+}
+
+// cfCarriedType is the type of a loop-carried value that starts as init and
+// is replaced by the body's output each iteration. When the kinds differ
+// (an optional initial value and a plain body output), the body's type wins.
+func cfCarriedType(init, body graph.Type) graph.Type {
+	if init.Kind != body.Kind {
+		return body
+	}
+	return cfMergeTypes(init, body)
 }

@@ -26,7 +26,7 @@ var Scan = &Def{Name: "Scan", Infer: cfInferScan, Eval: cfEvalScan}
 // the first sequence_lens[b] (default T) elements of axis 1, in reverse when
 // directions[j] is 1. Outputs: N final states [B, ...] and K scan outputs
 // [B, T, ...], zero-padded past each entry's length.
-var Scan8 = &Def{Name: "Scan8", Domain: "kiln", Eval: cfEvalScan8}
+var Scan8 = &Def{Name: "Scan8", Domain: "kiln", Infer: cfInferScan8, Eval: cfEvalScan8}
 
 func init() {
 	Register(Scan)
@@ -236,7 +236,18 @@ func cfInferScan(ic *InferContext) ([]graph.Type, error) {
 	oaxes := ic.Node.Attrs.Ints("scan_output_axes")
 	out := make([]graph.Type, 0, n+k)
 	for i := range n {
-		out = append(out, cfMergeTypes(ic.In[i], bt[i]))
+		out = append(out, cfCarriedType(ic.In[i], bt[i]))
+	}
+	// The scan length, when the first scan input's type knows it.
+	L := -1
+	if x := cfKnown(ic.In[n]); !x.Unranked {
+		a := 0
+		if ax := ic.Node.Attrs.Ints("scan_input_axes"); len(ax) > 0 {
+			a = int(ax[0])
+		}
+		if na, err := tensor.NormAxis(a, len(x.Shape)); err == nil && len(x.Shape) > 0 {
+			L = x.Shape[na]
+		}
 	}
 	for j := range k {
 		t := bt[n+j]
@@ -252,7 +263,7 @@ func cfInferScan(ic *InferContext) ([]graph.Type, error) {
 		if err != nil {
 			return nil, ic.Errorf("scan_output_axes[%d] = %d is out of range for a rank-%d scan output", j, a, len(t.Shape)+1)
 		}
-		s := append(append(append([]int{}, t.Shape[:na]...), -1), t.Shape[na:]...)
+		s := append(append(append([]int{}, t.Shape[:na]...), L), t.Shape[na:]...)
 		out = append(out, graph.TensorType(t.DType, s...))
 	}
 	return out[:len(ic.Node.Outputs)], nil
@@ -397,4 +408,33 @@ func cfEvalScan8(ec *EvalContext, in []Value) ([]Value, error) {
 		return nil, ec.Errorf("node has %d outputs, the body yields %d", len(ec.Node.Outputs), len(res))
 	}
 	return res[:len(ec.Node.Outputs)], nil
+}
+
+func cfInferScan8(ic *InferContext) ([]graph.Type, error) {
+	body := ic.Node.Attrs.Graph("body")
+	if body == nil {
+		return nil, ic.Errorf("missing graph attribute body")
+	}
+	m := int(ic.Node.Attrs.Int("num_scan_inputs", -1))
+	if m < 1 || m > len(ic.In)-1 {
+		return nil, ic.Errorf("num_scan_inputs is %d; want between 1 and the %d inputs after sequence_lens", m, len(ic.In)-1)
+	}
+	n := len(ic.In) - 1 - m
+	bt := cfGraphOutTypes(body)
+	k := len(bt) - n
+	if k < 0 || len(ic.Node.Outputs) > n+k {
+		return nil, ic.Errorf("body returns %d outputs; with %d states the node can have at most %d outputs", len(bt), n, len(bt))
+	}
+	B, T := -1, -1
+	if x := cfKnown(ic.In[1+n]); !x.Unranked && len(x.Shape) >= 2 {
+		B, T = x.Shape[0], x.Shape[1]
+	}
+	out := make([]graph.Type, 0, n+k)
+	for i := range n {
+		out = append(out, cfPrependDim(bt[i], B))
+	}
+	for j := range k {
+		out = append(out, cfPrependDim(cfPrependDim(bt[n+j], T), B))
+	}
+	return out[:len(ic.Node.Outputs)], nil
 }

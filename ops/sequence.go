@@ -487,7 +487,9 @@ func cfInferSeqMap(ic *InferContext) ([]graph.Type, error) {
 	}
 	out := make([]graph.Type, len(ic.Node.Outputs))
 	for i := range out {
-		out[i] = cfSeqType(bt[i])
+		e := bt[i]
+		e.DimNames = nil // names in the body's scope mean nothing outside it
+		out[i] = cfSeqType(e)
 	}
 	return out, nil
 }
