@@ -453,3 +453,52 @@ func TestIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestControlBadInputs feeds every op of this family malformed inputs: each
+// must return an error or a value, never panic.
+func TestControlBadInputs(t *testing.T) {
+	body := cfTestGraph("body", 2, graph.TensorType(tensor.Float32))
+	fake := cfBody{body, func(in []Value) ([]Value, error) { return []Value{nil}, nil }}
+	vals := []Value{nil, tensor.Scalar("s"), f32(tensor.Shape{0}), f32(tensor.Shape{2, 0, 3}), tensor.Scalar(int64(-5)),
+		tensor.Scalar(true), cfSeqF(), cfSeqF(f32(tensor.Shape{1}, 1)), &Optional{}, &Optional{Value: cfSeqF()}}
+	bad := graph.Attrs{"body": body, "then_branch": body, "else_branch": body, "num_scan_inputs": int64(1),
+		"axis": int64(3), "scan_input_axes": []int64{5}, "directions": []int64{2}, "dtype": int64(99)}
+	good := graph.Attrs{"body": body, "then_branch": body, "else_branch": body, "num_scan_inputs": int64(1),
+		"axis": int64(0), "new_axis": int64(1), "keepdims": int64(0)}
+	defs := []*Def{If, Loop, Scan, Scan8, SequenceEmpty, SequenceConstruct, SequenceInsert, SequenceErase, SequenceAt,
+		SequenceLength, SplitToSequence, ConcatFromSequence, SequenceMap, OptionalOp, OptionalHasElement, OptionalGetElement, Identity}
+	for _, attrs := range []graph.Attrs{bad, good} {
+		for _, d := range defs {
+			for _, a := range vals {
+				for _, b := range vals {
+					for _, c := range [][]Value{{}, {a}, {a, b}, {a, b, a}, {a, b, b, a}} {
+						func() {
+							defer func() {
+								if r := recover(); r != nil {
+									t.Errorf("%s(%s): panic %v", d.Name, cfKindsOf(c), r)
+								}
+							}()
+							n := cfNode(d.Name, len(c), 1, attrs)
+							d.Eval(cfTestCtx(n, fake), c)
+							if d.Infer != nil {
+								in := make([]graph.Type, len(c))
+								for i, v := range c {
+									in[i] = cfValueType(v)
+								}
+								d.Infer(&InferContext{Node: n, In: in})
+							}
+						}()
+					}
+				}
+			}
+		}
+	}
+}
+
+func cfKindsOf(vs []Value) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = cfKindName(v)
+	}
+	return strings.Join(s, ", ")
+}
