@@ -444,16 +444,6 @@ func TestOptionalOps(t *testing.T) {
 	}
 }
 
-func TestIdentity(t *testing.T) {
-	n := cfNode("Identity", 1, 1, nil)
-	for _, v := range []Value{f32(tensor.Shape{1}, 1), cfSeqF(), &Optional{}} {
-		out, err := Identity.Eval(cfTestCtx(n), []Value{v})
-		if err != nil || out[0] != v {
-			t.Fatalf("Identity(%s) = %v, %v", cfKindName(v), out, err)
-		}
-	}
-}
-
 // TestControlBadInputs feeds every op of this family malformed inputs: each
 // must return an error or a value, never panic.
 func TestControlBadInputs(t *testing.T) {
@@ -466,7 +456,7 @@ func TestControlBadInputs(t *testing.T) {
 	good := graph.Attrs{"body": body, "then_branch": body, "else_branch": body, "num_scan_inputs": int64(1),
 		"axis": int64(0), "new_axis": int64(1), "keepdims": int64(0)}
 	defs := []*Def{If, Loop, Scan, Scan8, SequenceEmpty, SequenceConstruct, SequenceInsert, SequenceErase, SequenceAt,
-		SequenceLength, SplitToSequence, ConcatFromSequence, SequenceMap, OptionalOp, OptionalHasElement, OptionalGetElement, Identity}
+		SequenceLength, SplitToSequence, ConcatFromSequence, SequenceMap, OptionalOp, OptionalHasElement, OptionalGetElement}
 	for _, attrs := range []graph.Attrs{bad, good} {
 		for _, d := range defs {
 			for _, a := range vals {

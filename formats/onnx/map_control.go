@@ -2,8 +2,7 @@ package onnx
 
 import "github.com/kiln-ml/kiln/ops/graph"
 
-// Control flow, sequence and optional operators, and Identity (which passes
-// sequences and optionals through as well as tensors). Their later versions only
+// Control flow, sequence and optional operators. Their later versions only
 // widened the accepted types (sequences and optionals as loop-carried
 // values, more element types) or, for OptionalHasElement and
 // OptionalGetElement at opset 18, accepted plain tensors and sequences; each
@@ -11,7 +10,7 @@ import "github.com/kiln-ml/kiln/ops/graph"
 // every version. Scan is the exception: Scan-8 carries a batch axis and a
 // sequence_lens input, so it becomes kiln's own Scan8 op.
 func init() {
-	RegisterOps(1, "If", "Loop", "Identity")
+	RegisterOps(1, "If", "Loop")
 	RegisterOps(9, "Scan")
 	RegisterOp(OpMapping{OpType: "Scan", MinOpset: 8, MaxOpset: 8, Convert: cfScan8})
 	RegisterOps(11, "SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase",
