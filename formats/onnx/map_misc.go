@@ -11,4 +11,8 @@ func init() {
 	RegisterOps(10, "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
 		"MatMulInteger", "ConvInteger")
 	RegisterOps(11, "DynamicQuantizeLinear")
+
+	// Strings.
+	RegisterOps(10, "StringNormalizer")
+	RegisterOps(20, "StringConcat", "StringSplit", "RegexFullMatch")
 }
