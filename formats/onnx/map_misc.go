@@ -27,6 +27,12 @@ func init() {
 	RegisterOp(OpMapping{OpType: "DFT", MinOpset: 17, MaxOpset: 19, Convert: miDFT17})
 	RegisterOps(20, "DFT")
 	RegisterOps(17, "STFT", "HannWindow", "HammingWindow", "BlackmanWindow", "MelWeightMatrix")
+	RegisterOps(26, "BitCast")
+
+	// Training (ai.onnx.preview.training).
+	for _, op := range []string{"Adagrad", "Momentum", "Adam"} {
+		RegisterOp(OpMapping{Domain: "ai.onnx.preview.training", OpType: op, MinOpset: 1})
+	}
 }
 
 // miDFT17 moves DFT-17's axis attribute into DFT-20's axis input.
