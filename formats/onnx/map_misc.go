@@ -28,6 +28,7 @@ func init() {
 	RegisterOps(20, "DFT")
 	RegisterOps(17, "STFT", "HannWindow", "HammingWindow", "BlackmanWindow", "MelWeightMatrix")
 	RegisterOps(26, "BitCast")
+	RegisterOps(9, "TfIdfVectorizer")
 
 	// Training (ai.onnx.preview.training).
 	for _, op := range []string{"Adagrad", "Momentum", "Adam"} {
