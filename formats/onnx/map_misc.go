@@ -30,6 +30,12 @@ func init() {
 	RegisterOps(26, "BitCast")
 	RegisterOps(9, "TfIdfVectorizer")
 
+	// ai.onnx.ml. LabelEncoder-1 (classes_strings), -2 (keys/values
+	// lists) and -4 (tensor attributes) are all read by the one kernel.
+	for _, op := range []string{"LabelEncoder", "Binarizer", "ArrayFeatureExtractor"} {
+		RegisterOp(OpMapping{Domain: "ai.onnx.ml", OpType: op, MinOpset: 1})
+	}
+
 	// Training (ai.onnx.preview.training).
 	for _, op := range []string{"Adagrad", "Momentum", "Adam"} {
 		RegisterOp(OpMapping{Domain: "ai.onnx.preview.training", OpType: op, MinOpset: 1})
