@@ -251,10 +251,11 @@ func nnConvTGeom(n *graph.Node, in, k []int) (out, pb []int, s, d []int, err err
 				o = os[i]
 			}
 			tot := full - o
+			half := nnFloorDiv(tot, 2)
 			if ap == "SAME_UPPER" {
-				pb[i] = tot / 2
+				pb[i] = half
 			} else {
-				pb[i] = tot - tot/2
+				pb[i] = tot - half
 			}
 			out[i] = o
 		case ap == "VALID":
@@ -380,4 +381,13 @@ func nnConvTKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 		}
 	}
 	return []*tensor.Tensor{nnOut(x.DType(), outShape, res)}, nil
+}
+
+// nnFloorDiv divides rounding toward negative infinity.
+func nnFloorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
 }

@@ -284,15 +284,6 @@ func nnUnpoolKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	for d := 0; d < r; d++ {
 		out[2+d] = (xs[2+d]-1)*s[d] + k[d] - pads[d] - pads[r+d]
 	}
-	if len(in) > 2 && in[2] != nil {
-		os := in[2].Int64s()
-		if len(os) != len(xs) {
-			return nil, Errorf(n, "output_shape %v must have %d entries", os, len(xs))
-		}
-		for i, v := range os {
-			out[i] = int(v)
-		}
-	}
 	res := make([]float64, out.Size())
 	xv, iv := x.Float64s(), idx.Int64s()
 	for i, j := range iv {
@@ -300,6 +291,41 @@ func nnUnpoolKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error
 			return nil, Errorf(n, "index %d out of range for output %v", j, out)
 		}
 		res[j] = xv[i]
+	}
+	if len(in) > 2 && in[2] != nil {
+		// Indices address the default output shape; an explicit
+		// output_shape pads (or crops) that result at the end of each axis.
+		os := in[2].Int64s()
+		if len(os) != len(xs) {
+			return nil, Errorf(n, "output_shape %v must have %d entries", os, len(xs))
+		}
+		full := make(tensor.Shape, len(os))
+		for i, v := range os {
+			if v < 0 {
+				return nil, Errorf(n, "negative output_shape %v", os)
+			}
+			full[i] = int(v)
+		}
+		if !full.Equal(out) {
+			big := make([]float64, full.Size())
+			fst := full.Strides()
+			ix := make([]int, len(out))
+			for i := 0; i < len(res) && len(res) > 0; i++ {
+				off, ok := 0, true
+				for d := range ix {
+					if ix[d] >= full[d] {
+						ok = false
+						break
+					}
+					off += ix[d] * fst[d]
+				}
+				if ok {
+					big[off] = res[i]
+				}
+				nnNext(ix, out)
+			}
+			res, out = big, full
+		}
 	}
 	return []*tensor.Tensor{nnOut(x.DType(), out, res)}, nil
 }
