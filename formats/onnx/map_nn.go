@@ -79,3 +79,52 @@ func nnFloatPToInt(c *Converter, n *graph.Node) error {
 	}
 	return nil
 }
+
+func init() {
+	RegisterOp(OpMapping{OpType: "Resize", MinOpset: 11})
+	// Resize-10: inputs X, scales; asymmetric coordinates, nearest rounds down.
+	RegisterOp(OpMapping{OpType: "Resize", MinOpset: 10, MaxOpset: 10, Convert: func(c *Converter, n *graph.Node) error {
+		nnUpsampleToResize(n)
+		if len(n.Inputs) > 1 {
+			n.Inputs = []string{n.Inputs[0], "", n.Inputs[1]}
+		}
+		return nil
+	}})
+	// Upsample-7/8: scales attribute; Upsample-9: scales input. Both map
+	// to Resize with asymmetric coordinates (nearest = repetition).
+	RegisterOp(OpMapping{OpType: "Upsample", MinOpset: 7, MaxOpset: 8, Op: "Resize", Convert: func(c *Converter, n *graph.Node) error {
+		nnUpsampleToResize(n)
+		n.Inputs = n.Inputs[:1]
+		c.AttrToInput(n, "scales", 2)
+		return nil
+	}})
+	RegisterOp(OpMapping{OpType: "Upsample", MinOpset: 9, MaxOpset: 9, Op: "Resize", Convert: func(c *Converter, n *graph.Node) error {
+		nnUpsampleToResize(n)
+		if len(n.Inputs) > 1 {
+			n.Inputs = []string{n.Inputs[0], "", n.Inputs[1]}
+		}
+		return nil
+	}})
+	// Upsample-1 (experimental): height_scale and width_scale on NCHW.
+	RegisterOp(OpMapping{OpType: "Upsample", MinOpset: 1, MaxOpset: 6, Op: "Resize", Convert: func(c *Converter, n *graph.Node) error {
+		h, w := n.Attrs.Float("height_scale", 1), n.Attrs.Float("width_scale", 1)
+		delete(n.Attrs, "height_scale")
+		delete(n.Attrs, "width_scale")
+		nnUpsampleToResize(n)
+		n.Attrs["scales"] = []float32{1, 1, h, w}
+		n.Inputs = n.Inputs[:1]
+		c.AttrToInput(n, "scales", 2)
+		return nil
+	}})
+}
+
+func nnUpsampleToResize(n *graph.Node) {
+	if n.Attrs == nil {
+		n.Attrs = graph.Attrs{}
+	}
+	if m := n.Attrs.String("mode", "nearest"); m == "bilinear" || m == "trilinear" {
+		n.Attrs["mode"] = "linear"
+	}
+	n.Attrs["coordinate_transformation_mode"] = "asymmetric"
+	n.Attrs["nearest_mode"] = "floor"
+}
