@@ -391,3 +391,123 @@ func nnFloorDiv(a, b int) int {
 	}
 	return q
 }
+
+// DeformConv is a deformable convolution (ONNX DeformConv-22): Conv whose
+// kernel taps are displaced per output position by offset
+// [N, offset_group*prod(k)*r, O...] (for each offset group and kernel tap,
+// one displacement per spatial axis) and optionally scaled by mask
+// [N, offset_group*prod(k), O...]. Displaced taps read X by multilinear
+// interpolation, corners outside X reading zero. Inputs: X, W, offset,
+// optional B, optional mask.
+var DeformConv = &Def{Name: "DeformConv", Infer: nnConvInfer, Kernel: nnDeformConvKernel}
+
+// Col2Im rearranges column blocks back into an image, summing overlaps
+// (ONNX Col2Im-18): input [N, C*prod(block_shape), L] with image_shape and
+// block_shape inputs gives [N, C, image_shape...]; strides, dilations and
+// pads as in Conv, L the number of block positions.
+var Col2Im = &Def{Name: "Col2Im", Infer: nnCol2ImInfer, Kernel: nnCol2ImKernel}
+
+func init() {
+	Register(DeformConv)
+	Register(Col2Im)
+}
+
+func nnDeformConvKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) < 3 || in[2] == nil {
+		return nil, Errorf(n, "needs inputs X, W and offset")
+	}
+	if err := nnCheckFloat(n, in[0], "X"); err != nil {
+		return nil, err
+	}
+	if err := nnCheckFloat(n, in[1], "W"); err != nil {
+		return nil, err
+	}
+	var b, mask *tensor.Tensor
+	if len(in) > 3 {
+		b = in[3]
+	}
+	if len(in) > 4 {
+		mask = in[4]
+	}
+	return nnConvCore(n, in[0], in[1], b, in[2], mask)
+}
+
+func nnCol2ImInfer(ic *InferContext) ([]graph.Type, error) {
+	if len(ic.In) < 3 {
+		return nil, ic.Errorf("needs inputs input, image_shape, block_shape")
+	}
+	x := ic.In[0]
+	if img := ic.Const(1); img != nil && !x.Unranked && len(x.Shape) == 3 {
+		out := []int{x.Shape[0], -1}
+		if bs := ic.Const(2); bs != nil && x.Shape[1] >= 0 {
+			out[1] = x.Shape[1] / max(nnProd(nnI64(bs.Int64s())), 1)
+		}
+		out = append(out, nnI64(img.Int64s())...)
+		return []graph.Type{graph.TensorType(x.DType, out...)}, nil
+	}
+	return []graph.Type{graph.UnrankedType(x.DType)}, nil
+}
+
+func nnI64(v []int64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x)
+	}
+	return out
+}
+
+func nnCol2ImKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) < 3 || in[0] == nil || in[1] == nil || in[2] == nil {
+		return nil, Errorf(n, "needs inputs input, image_shape, block_shape")
+	}
+	x := in[0]
+	img, blk := nnI64(in[1].Int64s()), nnI64(in[2].Int64s())
+	xs := x.Shape()
+	r := len(img)
+	ksz := nnProd(blk)
+	if len(blk) != r || len(xs) != 3 || ksz == 0 || xs[1]%ksz != 0 {
+		return nil, Errorf(n, "input %v must be [N, C*prod(block_shape %v), L] with image_shape %v", xs, blk, img)
+	}
+	g, err := nnWindow(n, img, blk, false)
+	if err != nil {
+		return nil, err
+	}
+	if nnProd(g.out) != xs[2] {
+		return nil, Errorf(n, "input has %d blocks but image_shape %v and block_shape %v give %d", xs[2], img, blk, nnProd(g.out))
+	}
+	N, C, L := xs[0], xs[1]/ksz, xs[2]
+	isz := nnProd(img)
+	ist := tensor.Shape(img).Strides()
+	xv := x.Float64s()
+	res := make([]float64, N*C*isz)
+	lidx, kidx := make([]int, r), make([]int, r)
+	for nb := 0; nb < N; nb++ {
+		for c := 0; c < C; c++ {
+			for i := range kidx {
+				kidx[i] = 0
+			}
+			for kk := 0; kk < ksz; kk++ {
+				for i := range lidx {
+					lidx[i] = 0
+				}
+				for l := 0; l < L; l++ {
+					off, ok := 0, true
+					for d := 0; d < r; d++ {
+						p := lidx[d]*g.s[d] + kidx[d]*g.d[d] - g.pb[d]
+						if p < 0 || p >= img[d] {
+							ok = false
+							break
+						}
+						off += p * ist[d]
+					}
+					if ok {
+						res[(nb*C+c)*isz+off] += xv[((nb*C+c)*ksz+kk)*L+l]
+					}
+					nnNext(lidx, g.out)
+				}
+				nnNext(kidx, blk)
+			}
+		}
+	}
+	return []*tensor.Tensor{nnOut(x.DType(), append(tensor.Shape{N, C}, img...), res)}, nil
+}

@@ -128,3 +128,30 @@ func nnUpsampleToResize(n *graph.Node) {
 	n.Attrs["coordinate_transformation_mode"] = "asymmetric"
 	n.Attrs["nearest_mode"] = "floor"
 }
+
+func init() {
+	RegisterOps(18, "Col2Im")
+	RegisterOps(19, "DeformConv")
+	RegisterOps(20, "AffineGrid")
+	RegisterOp(OpMapping{OpType: "GridSample", MinOpset: 20})
+	// GridSample-16 spelled the modes bilinear and bicubic and was 2-D only.
+	RegisterOp(OpMapping{OpType: "GridSample", MinOpset: 16, MaxOpset: 19, Convert: func(c *Converter, n *graph.Node) error {
+		switch n.Attrs.String("mode", "bilinear") {
+		case "bilinear":
+			n.Attrs["mode"] = "linear"
+		case "bicubic":
+			n.Attrs["mode"] = "cubic"
+		}
+		return nil
+	}})
+	RegisterOp(OpMapping{OpType: "RoiAlign", MinOpset: 16})
+	// RoiAlign-10 had no coordinate_transformation_mode and behaved as
+	// output_half_pixel.
+	RegisterOp(OpMapping{OpType: "RoiAlign", MinOpset: 10, MaxOpset: 15, Convert: func(c *Converter, n *graph.Node) error {
+		if n.Attrs == nil {
+			n.Attrs = graph.Attrs{}
+		}
+		n.Attrs["coordinate_transformation_mode"] = "output_half_pixel"
+		return nil
+	}})
+}
