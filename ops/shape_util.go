@@ -302,3 +302,46 @@ func shpMap(outShape tensor.Shape, base int, strides []int) []int {
 	}
 	return idx
 }
+
+// shpProduct builds the index map of an output whose coordinate c on axis a
+// reads source coordinate maps[a][c] (-1: no source, the element is filled);
+// strides are the source strides.
+func shpProduct(maps [][]int, strides []int) []int {
+	n := 1
+	for _, m := range maps {
+		n *= len(m)
+	}
+	idx := make([]int, 0, n)
+	if n == 0 {
+		return idx
+	}
+	var rec func(a, off int, fill bool)
+	rec = func(a, off int, fill bool) {
+		if a == len(maps) {
+			if fill {
+				idx = append(idx, -1)
+			} else {
+				idx = append(idx, off)
+			}
+			return
+		}
+		for _, s := range maps[a] {
+			if s < 0 {
+				rec(a+1, off, true)
+			} else {
+				rec(a+1, off+s*strides[a], fill)
+			}
+		}
+	}
+	rec(0, 0, false)
+	return idx
+}
+
+// shpShapeOf returns the output shape of a shpProduct map.
+func shpShapeOf(maps [][]int) tensor.Shape {
+	s := make(tensor.Shape, len(maps))
+	for i, m := range maps {
+		s[i] = len(m)
+	}
+	return s
+}
