@@ -1,0 +1,13 @@
+// Command krun runs, benchmarks and checks models: `krun run`, `krun bench`,
+// `krun conformance`.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,394 @@
+// Package runtime compiles an op graph into a Program and runs it. Compile
+// resolves every node to its op definition once; Run executes the nodes in
+// order with the ops' kernels. A Program is immutable after Compile, so any
+// number of goroutines may call Run at the same time.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"sort"
+	"strings"
+
+	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/graph"
+	"github.com/kiln-ml/kiln/ops/tensor"
+)
+
+// Options tune compilation.
+type Options struct {
+	// Threads is the number of compute threads one Run may use; 0 means
+	// the number of CPUs.
+	Threads int
+}
+
+// Program is a compiled graph.
+type Program struct {
+	g       *graph.Graph
+	opts    Options
+	steps   []step
+	params  map[string]ops.Value
+	subs    map[*graph.Graph]*Program
+	outputs []string
+	// free lists, per step, the values whose last reader is that step.
+	free [][]string
+}
+
+type step struct {
+	node *graph.Node
+	def  *ops.Def
+}
+
+// ErrInput marks errors caused by the caller's inputs (missing, wrong dtype
+// or shape); test with errors.Is.
+var ErrInput = errors.New("invalid input")
+
+// Compile checks g and prepares it for execution. Every node whose op kiln
+// does not know is reported in one error.
+func Compile(g *graph.Graph, opts ...Options) (*Program, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Threads <= 0 {
+		o.Threads = goruntime.NumCPU()
+	}
+	if err := g.Validate(nil); err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	var missing []string
+	g.Walk(func(_ *graph.Graph, n *graph.Node) {
+		if ops.Lookup(n.Domain, n.Op) == nil {
+			missing = append(missing, n.Describe())
+		}
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("runtime: %d nodes use ops kiln does not implement: %s: %w", len(missing), strings.Join(missing, ", "), ops.ErrUnsupported)
+	}
+	return compile(g, o)
+}
+
+func compile(g *graph.Graph, o Options) (*Program, error) {
+	p := &Program{g: g, opts: o, params: map[string]ops.Value{}, subs: map[*graph.Graph]*Program{}}
+	for _, prm := range g.Params {
+		p.params[prm.Name] = prm.Tensor
+	}
+	for _, n := range g.Nodes {
+		p.steps = append(p.steps, step{node: n, def: ops.Lookup(n.Domain, n.Op)})
+		for _, sg := range n.Subgraphs() {
+			sp, err := compile(sg, o)
+			if err != nil {
+				return nil, err
+			}
+			p.subs[sg] = sp
+		}
+	}
+	for _, v := range g.Outputs {
+		p.outputs = append(p.outputs, v.Name)
+	}
+	p.planFrees()
+	return p, nil
+}
+
+// planFrees records where each intermediate value is read for the last
+// time, so Run can drop it and memory stays bounded by the live set.
+func (p *Program) planFrees() {
+	last := map[string]int{}
+	for i, s := range p.steps {
+		for _, in := range s.node.Inputs {
+			if in != "" {
+				last[in] = i
+			}
+		}
+		for _, sg := range s.node.Subgraphs() {
+			for name := range freeVars(sg) {
+				last[name] = i
+			}
+		}
+	}
+	keep := map[string]bool{}
+	for _, o := range p.outputs {
+		keep[o] = true
+	}
+	p.free = make([][]string, len(p.steps))
+	for name, i := range last {
+		if keep[name] {
+			continue
+		}
+		if _, isParam := p.params[name]; isParam {
+			continue
+		}
+		p.free[i] = append(p.free[i], name)
+	}
+	for _, f := range p.free {
+		sort.Strings(f)
+	}
+}
+
+// freeVars returns the names a graph reads from its enclosing scopes.
+func freeVars(g *graph.Graph) map[string]bool {
+	local := map[string]bool{}
+	for _, v := range g.Inputs {
+		local[v.Name] = true
+	}
+	for _, p := range g.Params {
+		local[p.Name] = true
+	}
+	free := map[string]bool{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			if in != "" && !local[in] {
+				free[in] = true
+			}
+		}
+		for _, sg := range n.Subgraphs() {
+			for name := range freeVars(sg) {
+				if !local[name] {
+					free[name] = true
+				}
+			}
+		}
+		for _, o := range n.Outputs {
+			local[o] = true
+		}
+	}
+	for _, o := range g.Outputs {
+		if !local[o.Name] {
+			free[o.Name] = true
+		}
+	}
+	return free
+}
+
+// Graph returns the compiled graph.
+func (p *Program) Graph() *graph.Graph { return p.g }
+
+// Inputs returns the graph inputs the caller must feed.
+func (p *Program) Inputs() []*graph.Value { return p.g.Inputs }
+
+// Outputs returns the graph outputs Run returns.
+func (p *Program) Outputs() []*graph.Value { return p.g.Outputs }
+
+// Run executes the program on tensors keyed by input name and returns the
+// outputs keyed by output name.
+func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	return p.RunContext(context.Background(), inputs)
+}
+
+// RunContext is Run with cancellation: a cancelled ctx stops execution
+// between nodes (and between loop iterations) with ctx.Err().
+func (p *Program) RunContext(ctx context.Context, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	vin := make(map[string]ops.Value, len(inputs))
+	for k, v := range inputs {
+		vin[k] = v
+	}
+	vout, err := p.RunValues(ctx, vin)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*tensor.Tensor, len(vout))
+	for k, v := range vout {
+		t, ok := v.(*tensor.Tensor)
+		if !ok {
+			return nil, fmt.Errorf("runtime: output %q is a %s, not a tensor; use RunValues", k, kindName(v))
+		}
+		out[k] = t
+	}
+	return out, nil
+}
+
+// RunValues is the general form of Run, for graphs whose inputs or outputs
+// are sequences or optionals.
+func (p *Program) RunValues(ctx context.Context, inputs map[string]ops.Value) (map[string]ops.Value, error) {
+	env := &scope{vals: make(map[string]ops.Value, len(p.steps)+len(inputs))}
+	for _, in := range p.g.Inputs {
+		v, ok := inputs[in.Name]
+		if !ok || v == nil {
+			return nil, fmt.Errorf("runtime: missing input %q (%s); the model's inputs are %s: %w", in.Name, in.Type, inputNames(p.g.Inputs), ErrInput)
+		}
+		if err := checkInput(in, v); err != nil {
+			return nil, err
+		}
+		env.vals[in.Name] = v
+	}
+	for k := range inputs {
+		if !hasInput(p.g.Inputs, k) {
+			if _, isParam := p.params[k]; isParam {
+				env.vals[k] = inputs[k] // an initializer overridden by the caller
+				continue
+			}
+			return nil, fmt.Errorf("runtime: unknown input %q; the model's inputs are %s: %w", k, inputNames(p.g.Inputs), ErrInput)
+		}
+	}
+	outs, err := p.exec(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[string]ops.Value, len(outs))
+	for i, o := range p.outputs {
+		res[o] = outs[i]
+	}
+	return res, nil
+}
+
+func hasInput(vs []*graph.Value, name string) bool {
+	for _, v := range vs {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func inputNames(vs []*graph.Value) string {
+	var s []string
+	for _, v := range vs {
+		s = append(s, fmt.Sprintf("%q %s", v.Name, v.Type))
+	}
+	if len(s) == 0 {
+		return "(none)"
+	}
+	return strings.Join(s, ", ")
+}
+
+func kindName(v ops.Value) string {
+	switch v.(type) {
+	case *ops.Sequence:
+		return "sequence"
+	case *ops.Optional:
+		return "optional"
+	case nil:
+		return "absent value"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// checkInput verifies a fed value against the declared input type.
+func checkInput(in *graph.Value, v ops.Value) error {
+	t, isT := v.(*tensor.Tensor)
+	want := in.Type
+	switch want.Kind {
+	case graph.KindTensor:
+		if !isT {
+			return fmt.Errorf("runtime: input %q: got a %s, want a tensor %s: %w", in.Name, kindName(v), want, ErrInput)
+		}
+		if want.DType != tensor.Undefined && t.DType() != want.DType {
+			return fmt.Errorf("runtime: input %q: got %s%v, want dtype %s (%s): %w", in.Name, t.DType(), t.Shape(), want.DType, want, ErrInput)
+		}
+		if want.Unranked {
+			return nil
+		}
+		if len(want.Shape) != t.Rank() {
+			return fmt.Errorf("runtime: input %q: got shape %v, want rank %d (%s): %w", in.Name, t.Shape(), len(want.Shape), want, ErrInput)
+		}
+		for i, d := range want.Shape {
+			if d >= 0 && t.Shape()[i] != d {
+				return fmt.Errorf("runtime: input %q: got shape %v, want %s (dimension %d must be %d): %w", in.Name, t.Shape(), want, i, d, ErrInput)
+			}
+		}
+	case graph.KindSequence:
+		if _, ok := v.(*ops.Sequence); !ok {
+			return fmt.Errorf("runtime: input %q: got a %s, want a sequence: %w", in.Name, kindName(v), ErrInput)
+		}
+	}
+	return nil
+}
+
+type scope struct {
+	vals   map[string]ops.Value
+	parent *scope
+}
+
+func (s *scope) get(name string) (ops.Value, bool) {
+	for c := s; c != nil; c = c.parent {
+		if v, ok := c.vals[name]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// exec runs the steps in env and returns the graph outputs in order.
+func (p *Program) exec(ctx context.Context, env *scope) ([]ops.Value, error) {
+	for k, v := range p.params {
+		if _, overridden := env.vals[k]; !overridden {
+			env.vals[k] = v
+		}
+	}
+	for i, s := range p.steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		in := make([]ops.Value, len(s.node.Inputs))
+		for j, name := range s.node.Inputs {
+			if name == "" {
+				continue
+			}
+			v, ok := env.get(name)
+			if !ok {
+				return nil, fmt.Errorf("runtime: node %s: input %q was not computed (an optional output its producer did not write?)", s.node.Describe(), name)
+			}
+			in[j] = v
+		}
+		outs, err := p.runNode(ctx, env, s, in)
+		if err != nil {
+			return nil, err
+		}
+		for j, name := range s.node.Outputs {
+			if name == "" {
+				continue
+			}
+			if j < len(outs) && outs[j] != nil {
+				env.vals[name] = outs[j]
+			}
+		}
+		for _, name := range p.free[i] {
+			delete(env.vals, name)
+		}
+	}
+	res := make([]ops.Value, len(p.outputs))
+	for i, name := range p.outputs {
+		v, ok := env.get(name)
+		if !ok {
+			return nil, fmt.Errorf("runtime: output %q was not computed", name)
+		}
+		res[i] = v
+	}
+	return res, nil
+}
+
+// runNode evaluates one node, turning a kernel panic into an error that
+// names the node (kernels are meant never to panic; this keeps a bug in one
+// from taking down a server).
+func (p *Program) runNode(ctx context.Context, env *scope, s step, in []ops.Value) (outs []ops.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("runtime: node %s: kernel failed: %v", s.node.Describe(), r)
+		}
+	}()
+	ec := &ops.EvalContext{
+		Ctx:  ctx,
+		Node: s.node,
+		RunGraph: func(g *graph.Graph, inputs []ops.Value) ([]ops.Value, error) {
+			sp, ok := p.subs[g]
+			if !ok {
+				return nil, fmt.Errorf("runtime: node %s: subgraph was not compiled", s.node.Describe())
+			}
+			if len(inputs) != len(g.Inputs) {
+				return nil, fmt.Errorf("runtime: node %s: subgraph %q takes %d inputs, got %d", s.node.Describe(), g.Name, len(g.Inputs), len(inputs))
+			}
+			child := &scope{vals: make(map[string]ops.Value, len(sp.steps)+len(inputs)), parent: env}
+			for i, gi := range g.Inputs {
+				child.vals[gi.Name] = inputs[i]
+			}
+			return sp.exec(ctx, child)
+		},
+	}
+	outs, err = s.def.Run(ec, in)
+	if err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
