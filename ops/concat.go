@@ -15,7 +15,7 @@ var Concat = &Def{Name: "Concat", Infer: shpInferConcat, Kernel: shpConcatKernel
 // axis size); otherwise attribute num_outputs (or else the number of
 // outputs) parts of size ceil(d/num) are made, the last one smaller when d
 // does not divide evenly.
-var Split = &Def{Name: "Split", Infer: shpInferSplit, Kernel: shpSplitKernel}
+var Split = &Def{Name: "Split", Infer: shpNeed(1, shpInferSplit), Kernel: shpSplitKernel}
 
 func init() {
 	Register(Concat)

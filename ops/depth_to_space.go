@@ -11,12 +11,12 @@ import (
 // (b_h, b_w, c): reshape to [N,b,b,C/b²,H,W], transpose (0,3,4,1,5,2);
 // "CRD" reads it as (c, b_h, b_w): reshape to [N,C/b²,b,b,H,W], transpose
 // (0,1,4,2,5,3).
-var DepthToSpace = &Def{Name: "DepthToSpace", Infer: shpInferD2S(true), Kernel: shpDepthToSpaceKernel}
+var DepthToSpace = &Def{Name: "DepthToSpace", Infer: shpNeed(1, shpInferD2S(true)), Kernel: shpDepthToSpaceKernel}
 
 // SpaceToDepth is the inverse of DepthToSpace in DCR mode (ONNX
 // SpaceToDepth-13): [N,C,H,W] becomes [N, C·b², H/b, W/b] via reshape to
 // [N,C,H/b,b,W/b,b] and transpose (0,3,5,1,2,4).
-var SpaceToDepth = &Def{Name: "SpaceToDepth", Infer: shpInferD2S(false), Kernel: shpSpaceToDepthKernel}
+var SpaceToDepth = &Def{Name: "SpaceToDepth", Infer: shpNeed(1, shpInferD2S(false)), Kernel: shpSpaceToDepthKernel}
 
 func init() {
 	Register(DepthToSpace)

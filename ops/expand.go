@@ -9,12 +9,12 @@ import (
 // (ONNX Expand-13). The output shape is the numpy broadcast of the two
 // shapes, so a 1 in shape keeps the input dimension and shape may have a
 // lower rank than the input.
-var Expand = &Def{Name: "Expand", Infer: shpInferExpand, Kernel: shpExpandKernel}
+var Expand = &Def{Name: "Expand", Infer: shpNeed(2, shpInferExpand), Kernel: shpExpandKernel}
 
 // Tile repeats its input repeats[i] times along each axis i (ONNX Tile-13);
 // repeats is an int64 vector with one non-negative entry per input
 // dimension.
-var Tile = &Def{Name: "Tile", Infer: shpInferTile, Kernel: shpTileKernel}
+var Tile = &Def{Name: "Tile", Infer: shpNeed(1, shpInferTile), Kernel: shpTileKernel}
 
 func init() {
 	Register(Expand)

@@ -10,23 +10,23 @@ import (
 // b...]; the output shape is data.shape[:axis] + indices.shape +
 // data.shape[axis+1:]. Negative indices count from the end; indices outside
 // [-d, d) are errors.
-var Gather = &Def{Name: "Gather", Infer: shpInferGather, Kernel: shpGatherKernel}
+var Gather = &Def{Name: "Gather", Infer: shpNeed(2, shpInferGather), Kernel: shpGatherKernel}
 
 // GatherElements picks single elements along axis (ONNX GatherElements-13):
 // out[p] = data[p with p[axis] replaced by indices[p]]; the output has the
 // shape of indices. Negative indices count from the end.
-var GatherElements = &Def{Name: "GatherElements", Infer: func(ic *InferContext) ([]graph.Type, error) {
+var GatherElements = &Def{Name: "GatherElements", Infer: shpNeed(2, func(ic *InferContext) ([]graph.Type, error) {
 	t := ic.In[1]
 	t.DType = ic.In[0].DType
 	return []graph.Type{t}, nil
-}, Kernel: shpGatherElementsKernel}
+}), Kernel: shpGatherElementsKernel}
 
 // GatherND gathers slices of data addressed by the last dimension of indices
 // (ONNX GatherND-13). With batch_dims b the first b dims of data and indices
 // are batch dims that must match; each index tuple of length k selects
 // data[batch..., i0..ik-1, ...]; the output shape is indices.shape[:-1] +
 // data.shape[b+k:]. Negative indices count from the end.
-var GatherND = &Def{Name: "GatherND", Infer: shpInferGatherND, Kernel: shpGatherNDKernel}
+var GatherND = &Def{Name: "GatherND", Infer: shpNeed(2, shpInferGatherND), Kernel: shpGatherNDKernel}
 
 func init() {
 	Register(Gather)

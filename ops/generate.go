@@ -10,13 +10,13 @@ import (
 // ConstantOfShape returns a tensor of the int64 shape given by its input,
 // every element equal to attribute value (a one-element tensor; default a
 // float32 0) with value's dtype (ONNX ConstantOfShape-21).
-var ConstantOfShape = &Def{Name: "ConstantOfShape", Infer: shpInferConstantOfShape, Kernel: shpConstantOfShapeKernel}
+var ConstantOfShape = &Def{Name: "ConstantOfShape", Infer: shpNeed(1, shpInferConstantOfShape), Kernel: shpConstantOfShapeKernel}
 
 // Range returns start, start+delta, ... up to but excluding limit (ONNX
 // Range-11): max(ceil((limit-start)/delta), 0) elements of the inputs'
 // dtype. Integer types are computed exactly; float16 and bfloat16 in
 // float32 and rounded per element.
-var Range = &Def{Name: "Range", Infer: func(ic *InferContext) ([]graph.Type, error) {
+var Range = &Def{Name: "Range", Infer: shpNeed(1, func(ic *InferContext) ([]graph.Type, error) {
 	dt := ic.In[0].DType
 	s, l, d := ic.Const(0), ic.Const(1), ic.Const(2)
 	if s != nil && l != nil && d != nil && s.Len() == 1 && l.Len() == 1 && d.Len() == 1 {
@@ -25,24 +25,24 @@ var Range = &Def{Name: "Range", Infer: func(ic *InferContext) ([]graph.Type, err
 		}
 	}
 	return []graph.Type{graph.TensorType(dt, -1)}, nil
-}, Kernel: shpRangeKernel}
+}), Kernel: shpRangeKernel}
 
 // EyeLike returns a 2-D tensor of its input's shape with ones on the k-th
 // diagonal (attribute k, default 0; positive is above the main diagonal) and
 // zeros elsewhere (ONNX EyeLike-22); attribute dtype (default the input's)
 // sets the output dtype.
-var EyeLike = &Def{Name: "EyeLike", Infer: func(ic *InferContext) ([]graph.Type, error) {
+var EyeLike = &Def{Name: "EyeLike", Infer: shpNeed(1, func(ic *InferContext) ([]graph.Type, error) {
 	t := ic.In[0]
 	t.DType = tensor.DType(ic.Node.Attrs.Int("dtype", int64(t.DType)))
 	return []graph.Type{t}, nil
-}, Kernel: shpEyeLikeKernel}
+}), Kernel: shpEyeLikeKernel}
 
 // OneHot expands indices into one-hot vectors along a new axis (attribute
 // axis, default -1, counting positions of the output) of size depth (ONNX
 // OneHot-11). values = [off, on] gives the output dtype and contents.
 // Negative indices have depth added; indices still outside [0, depth) give
 // an all-off vector. Non-integer indices and depth are truncated.
-var OneHot = &Def{Name: "OneHot", Infer: shpInferOneHot, Kernel: shpOneHotKernel}
+var OneHot = &Def{Name: "OneHot", Infer: shpNeed(3, shpInferOneHot), Kernel: shpOneHotKernel}
 
 func init() {
 	Register(ConstantOfShape)

@@ -11,19 +11,19 @@ import (
 // an int64 tensor [rank, count], in row-major order (ONNX NonZero-13). Bools
 // count when true, strings when non-empty. A scalar input is treated as
 // shape [1].
-var NonZero = &Def{Name: "NonZero", Infer: func(ic *InferContext) ([]graph.Type, error) {
+var NonZero = &Def{Name: "NonZero", Infer: shpNeed(1, func(ic *InferContext) ([]graph.Type, error) {
 	r := -1
 	if t := ic.In[0]; !t.Unranked {
 		r = max(len(t.Shape), 1)
 	}
 	return []graph.Type{graph.TensorType(tensor.Int64, r, -1)}, nil
-}, Kernel: shpNonZeroKernel}
+}), Kernel: shpNonZeroKernel}
 
 // Compress selects slices of its input along axis where the 1-D bool
 // condition is true (ONNX Compress-11). Without axis the input is flattened
 // first. A condition shorter than the axis counts as false past its end; a
 // longer one may only hold false there.
-var Compress = &Def{Name: "Compress", Infer: func(ic *InferContext) ([]graph.Type, error) {
+var Compress = &Def{Name: "Compress", Infer: shpNeed(1, func(ic *InferContext) ([]graph.Type, error) {
 	t := ic.In[0]
 	if !ic.Node.Attrs.Has("axis") {
 		return []graph.Type{graph.TensorType(t.DType, -1)}, nil
@@ -38,7 +38,7 @@ var Compress = &Def{Name: "Compress", Infer: func(ic *InferContext) ([]graph.Typ
 	out := append([]int{}, t.Shape...)
 	out[axis] = -1
 	return []graph.Type{graph.TensorType(t.DType, out...)}, nil
-}, Kernel: shpCompressKernel}
+}), Kernel: shpCompressKernel}
 
 // Unique finds the unique elements of its input, or with attribute axis the
 // unique slices along that axis (ONNX Unique-11). Outputs: Y, the unique
@@ -46,7 +46,7 @@ var Compress = &Def{Name: "Compress", Infer: func(ic *InferContext) ([]graph.Typ
 // occurrence); indices, the position of each value's first occurrence;
 // inverse_indices, for each input element (or slice) its position in Y;
 // counts, how often each value occurs. Slices compare lexicographically.
-var Unique = &Def{Name: "Unique", Infer: shpInferUnique, Kernel: shpUniqueKernel}
+var Unique = &Def{Name: "Unique", Infer: shpNeed(1, shpInferUnique), Kernel: shpUniqueKernel}
 
 func init() {
 	Register(NonZero)

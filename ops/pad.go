@@ -13,13 +13,13 @@ import (
 // "constant" fills constant_value, "reflect" mirrors without repeating the
 // edge element, "edge" repeats the edge element, "wrap" continues
 // periodically.
-var Pad = &Def{Name: "Pad", Infer: shpInferPad, Kernel: shpPadKernel}
+var Pad = &Def{Name: "Pad", Infer: shpNeed(1, shpInferPad), Kernel: shpPadKernel}
 
 // CenterCropPad crops or zero-pads its input symmetrically to the int64
 // target shape given by input 1 (ONNX CenterCropPad-18), on the dimensions
 // listed in attribute axes (default all). When cropping, the window starts
 // at floor((d-t)/2); when padding, the data starts at floor((t-d)/2).
-var CenterCropPad = &Def{Name: "CenterCropPad", Infer: shpInferCenterCropPad, Kernel: shpCenterCropPadKernel}
+var CenterCropPad = &Def{Name: "CenterCropPad", Infer: shpNeed(1, shpInferCenterCropPad), Kernel: shpCenterCropPadKernel}
 
 func init() {
 	Register(Pad)

@@ -10,27 +10,27 @@ import (
 // is inferred from the element count; 0 copies the input dimension at the
 // same position unless allowzero=1, in which case 0 is a real zero-size
 // dimension (and may not be combined with -1).
-var Reshape = &Def{Name: "Reshape", Infer: shpInferReshape, Kernel: shpReshapeKernel}
+var Reshape = &Def{Name: "Reshape", Infer: shpNeed(2, shpInferReshape), Kernel: shpReshapeKernel}
 
 // Flatten reshapes its input to 2-D (ONNX Flatten-21): the dims before axis
 // (default 1, negative counts from the end, axis = rank allowed) multiply
 // into the first output dim, the rest into the second.
-var Flatten = &Def{Name: "Flatten", Infer: shpInferFlatten, Kernel: shpFlattenKernel}
+var Flatten = &Def{Name: "Flatten", Infer: shpNeed(1, shpInferFlatten), Kernel: shpFlattenKernel}
 
 // Squeeze removes size-1 dimensions (ONNX Squeeze-21): those listed in the
 // optional int64 input axes, or every size-1 dimension when axes is absent.
 // Listing a dimension whose size is not 1 is an error.
-var Squeeze = &Def{Name: "Squeeze", Infer: shpInferSqueeze, Kernel: shpSqueezeKernel}
+var Squeeze = &Def{Name: "Squeeze", Infer: shpNeed(1, shpInferSqueeze), Kernel: shpSqueezeKernel}
 
 // Unsqueeze inserts size-1 dimensions at the positions given by the int64
 // input axes, which index the output (ONNX Unsqueeze-21); order does not
 // matter, repeats are errors.
-var Unsqueeze = &Def{Name: "Unsqueeze", Infer: shpInferUnsqueeze, Kernel: shpUnsqueezeKernel}
+var Unsqueeze = &Def{Name: "Unsqueeze", Infer: shpNeed(2, shpInferUnsqueeze), Kernel: shpUnsqueezeKernel}
 
 // Shape returns the int64 1-D shape of its input (ONNX Shape-21), sliced to
 // [start, end) (defaults whole; negative values count from the end; values
 // are clamped to [0, rank]; an empty range yields an empty tensor).
-var Shape = &Def{Name: "Shape", Infer: shpInferShape, Kernel: shpShapeKernel}
+var Shape = &Def{Name: "Shape", Infer: shpNeed(1, shpInferShape), Kernel: shpShapeKernel}
 
 // Size returns the number of elements of its input as an int64 scalar (ONNX
 // Size-21).

@@ -345,3 +345,14 @@ func shpShapeOf(maps [][]int) tensor.Shape {
 	}
 	return s
 }
+
+// shpNeed wraps an Infer function with a check that the node has at least k
+// inputs, so the function may index ic.In[0..k-1] freely.
+func shpNeed(k int, f func(ic *InferContext) ([]graph.Type, error)) func(ic *InferContext) ([]graph.Type, error) {
+	return func(ic *InferContext) ([]graph.Type, error) {
+		if len(ic.In) < k {
+			return nil, ic.Errorf("needs at least %d inputs, got %d", k, len(ic.In))
+		}
+		return f(ic)
+	}
+}

@@ -11,7 +11,7 @@ import (
 // d, negative starts/ends get d added; then with step > 0 start and end are
 // clamped to [0, d], with step < 0 start to [0, d-1] and end to [-1, d-1].
 // The axis keeps max(0, ceil((end-start)/step)) elements.
-var Slice = &Def{Name: "Slice", Infer: shpInferSlice, Kernel: shpSliceKernel}
+var Slice = &Def{Name: "Slice", Infer: shpNeed(1, shpInferSlice), Kernel: shpSliceKernel}
 
 func init() { Register(Slice) }
 
@@ -65,9 +65,9 @@ func shpSliceParams(n *graph.Node, s tensor.Shape, starts, ends, axes, steps []i
 		}
 		c := 0
 		if st > 0 && e > b {
-			c = (e - b + st - 1) / st
+			c = (e-b-1)/st + 1
 		} else if st < 0 && b > e {
-			c = (b - e + (-st) - 1) / (-st)
+			c = (b-e-1)/(-st) + 1
 		}
 		start[a], count[a], step[a] = b, c, st
 	}

@@ -11,16 +11,16 @@ import (
 // axis (default -1) and their int64 indices (ONNX TopK-11); k is a 1-element
 // int64 input. Results are always sorted (best first), which satisfies
 // sorted=0 too; equal values keep the lower index first.
-var TopK = &Def{Name: "TopK", Infer: shpInferTopK, Kernel: shpTopKKernel}
+var TopK = &Def{Name: "TopK", Infer: shpNeed(1, shpInferTopK), Kernel: shpTopKKernel}
 
 // ArgMax returns the int64 index of the largest element along axis (default
 // 0), keeping the reduced axis as size 1 when keepdims=1 (default) (ONNX
 // ArgMax-13). Ties resolve to the first index, or the last with
 // select_last_index=1.
-var ArgMax = &Def{Name: "ArgMax", Infer: shpInferArg, Kernel: shpArgKernel(1)}
+var ArgMax = &Def{Name: "ArgMax", Infer: shpNeed(1, shpInferArg), Kernel: shpArgKernel(1)}
 
 // ArgMin is ArgMax for the smallest element (ONNX ArgMin-13).
-var ArgMin = &Def{Name: "ArgMin", Infer: shpInferArg, Kernel: shpArgKernel(-1)}
+var ArgMin = &Def{Name: "ArgMin", Infer: shpNeed(1, shpInferArg), Kernel: shpArgKernel(-1)}
 
 func init() {
 	Register(TopK)

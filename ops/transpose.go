@@ -8,7 +8,7 @@ import (
 // Transpose permutes the dimensions of its input (ONNX Transpose-21): output
 // dimension i is input dimension perm[i]. perm defaults to the reversed
 // dimension order; it must be a permutation of 0..rank-1.
-var Transpose = &Def{Name: "Transpose", Infer: shpInferTranspose, Kernel: shpTransposeKernel}
+var Transpose = &Def{Name: "Transpose", Infer: shpNeed(1, shpInferTranspose), Kernel: shpTransposeKernel}
 
 func init() { Register(Transpose) }
 
