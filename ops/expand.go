@@ -49,12 +49,17 @@ func shpExpandKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 	if err != nil {
 		return nil, err
 	}
+	for _, d := range sh {
+		if d < 0 {
+			return nil, Errorf(n, "shape %v has a negative dimension", sh)
+		}
+	}
 	out, err := tensor.Broadcast(in[0].Shape(), tensor.Shape(sh))
 	if err != nil {
 		return nil, Errorf(n, "%v", err)
 	}
-	if out.Size() > tensor.MaxElements {
-		return nil, Errorf(n, "output shape %v is too large", out)
+	if err := shpCheckShape(out); err != nil {
+		return nil, Errorf(n, "%v", err)
 	}
 	r, err := shpTake(in[0], out, tensor.BroadcastIndex(in[0].Shape(), out), nil)
 	if err != nil {

@@ -356,3 +356,19 @@ func shpNeed(k int, f func(ic *InferContext) ([]graph.Type, error)) func(ic *Inf
 		return f(ic)
 	}
 }
+
+// shpCheckShape reports whether a tensor of shape s could be allocated
+// (no negative dimension, at most tensor.MaxElements elements).
+func shpCheckShape(s []int) error {
+	n := 1
+	for _, d := range s {
+		if d < 0 {
+			return fmt.Errorf("negative dimension in shape %v", s)
+		}
+		if d != 0 && n > tensor.MaxElements/d {
+			return fmt.Errorf("shape %v has more than %d elements", s, tensor.MaxElements)
+		}
+		n *= d
+	}
+	return nil
+}
