@@ -20,6 +20,8 @@ type conformanceOptions struct {
 	RTol    float64
 	ATol    float64
 	Verbose bool
+	Quiet   bool
+	MinPass int
 	Out     io.Writer
 }
 
@@ -49,6 +51,8 @@ Prints each failing test with a reason, a table of failure reasons, and a final
 	cmd.Flags().Float64Var(&o.RTol, "rtol", conformance.DefaultRTol, "relative tolerance")
 	cmd.Flags().Float64Var(&o.ATol, "atol", conformance.DefaultATol, "absolute tolerance")
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "also list passing and skipped tests")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only the summary, not each failing test")
+	cmd.Flags().IntVar(&o.MinPass, "min-pass", 0, "exit with an error when fewer tests pass (a regression guard)")
 	return cmd
 }
 
@@ -67,7 +71,7 @@ func runConformance(o *conformanceOptions) error {
 	results := conformance.Run(dirs, conformance.Options{RTol: o.RTol, ATol: o.ATol, Timeout: o.Timeout, Workers: jobs})
 	for _, r := range results {
 		switch {
-		case r.Status == conformance.Fail:
+		case r.Status == conformance.Fail && !o.Quiet:
 			fmt.Fprintf(o.Out, "FAIL %s: %s\n", r.Name, r.Reason)
 		case o.Verbose && r.Status == conformance.Skip:
 			fmt.Fprintf(o.Out, "SKIP %s: %s\n", r.Name, r.Reason)
@@ -106,5 +110,8 @@ func runConformance(o *conformanceOptions) error {
 		}
 	}
 	fmt.Fprintf(o.Out, "%d passed, %d failed, %d skipped\n", s.Passed, s.Failed, s.Skipped)
+	if s.Passed < o.MinPass {
+		return fmt.Errorf("only %d tests passed; at least %d must (--min-pass)", s.Passed, o.MinPass)
+	}
 	return nil
 }

@@ -25,6 +25,16 @@ type Model struct {
 	ProducerName    string
 	ProducerVersion string
 	Metadata        map[string]string
+	// Unsupported describes the nodes kiln cannot run; it is only filled
+	// when the model was loaded with Options.AllowUnsupported.
+	Unsupported []string
+}
+
+// Options change how a model is read.
+type Options struct {
+	// AllowUnsupported keeps nodes whose operators kiln does not implement
+	// (as written in the file) instead of failing; for inspection tools.
+	AllowUnsupported bool
 }
 
 // MaxModelBytes bounds the size of a model file read into memory (2 GiB,
@@ -32,7 +42,10 @@ type Model struct {
 const MaxModelBytes = 2 << 30
 
 // Load reads an .onnx file. External tensor data is read from files beside it.
-func Load(path string) (*Model, error) {
+func Load(path string) (*Model, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts Options) (*Model, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
@@ -44,12 +57,17 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	return Decode(data, filepath.Base(path), filepath.Dir(path))
+	return DecodeWith(data, filepath.Base(path), filepath.Dir(path), opts)
 }
 
 // Decode reads a serialized ModelProto. name is used in errors; baseDir is
 // where external data lives ("" forbids it).
 func Decode(data []byte, name, baseDir string) (*Model, error) {
+	return DecodeWith(data, name, baseDir, Options{})
+}
+
+// DecodeWith is Decode with options.
+func DecodeWith(data []byte, name, baseDir string, opts Options) (*Model, error) {
 	var mp onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
 		return nil, fmt.Errorf("onnx: %s: not a valid ONNX model (protobuf decode failed: %v)", name, err)
@@ -75,6 +93,7 @@ func Decode(data []byte, name, baseDir string) (*Model, error) {
 		baseDir: baseDir,
 		funcs:   map[string]*onnxpb.FunctionProto{},
 		seq:     new(int),
+		keep:    opts.AllowUnsupported,
 	}
 	for _, f := range mp.GetFunctions() {
 		im.funcs[mapKey(normDomain(f.GetDomain()), f.GetName())] = f
@@ -84,7 +103,12 @@ func Decode(data []byte, name, baseDir string) (*Model, error) {
 		return nil, err
 	}
 	if len(im.unsupported) > 0 {
-		return nil, im.unsupportedError()
+		if !opts.AllowUnsupported {
+			return nil, im.unsupportedError()
+		}
+		for _, u := range im.unsupported {
+			m.Unsupported = append(m.Unsupported, u.String())
+		}
 	}
 	if len(im.errs) > 0 {
 		return nil, fmt.Errorf("onnx: %s: %w", name, im.errs[0])
@@ -127,6 +151,15 @@ type importer struct {
 	unsupported []unsupportedNode
 	errs        []error
 	depth       int
+	keep        bool
+}
+
+func (u unsupportedNode) String() string {
+	s := fmt.Sprintf("%q (%s, opset %d)", u.name, u.op, u.opset)
+	if u.why != "" {
+		s += ": " + u.why
+	}
+	return s
 }
 
 func (im *importer) unsupportedError() error {
@@ -136,11 +169,7 @@ func (im *importer) unsupportedError() error {
 			parts = append(parts, fmt.Sprintf("and %d more", len(im.unsupported)-i))
 			break
 		}
-		s := fmt.Sprintf("%q (%s, opset %d)", u.name, u.op, u.opset)
-		if u.why != "" {
-			s += ": " + u.why
-		}
-		parts = append(parts, s)
+		parts = append(parts, u.String())
 	}
 	noun := "nodes use"
 	if len(im.unsupported) == 1 {
@@ -281,13 +310,16 @@ func (im *importer) node(g *graph.Graph, np *onnxpb.NodeProto, idx int, opsets m
 	if kop == "" {
 		kop = op
 	}
-	if !found || ops.Lookup(domain, kop) == nil {
-		im.unsupported = append(im.unsupported, unsupportedNode{name: name, op: qualified(domain, op), opset: opset})
-		return nil
-	}
 	n := &graph.Node{
 		Name: name, Op: kop, Domain: domain, Inputs: inputs, Outputs: outputs, Attrs: attrs,
 		Meta: graph.Meta{Source: "onnx", ONNXName: np.GetName(), ONNXOp: op, Opset: opset},
+	}
+	if !found || ops.Lookup(domain, kop) == nil {
+		im.unsupported = append(im.unsupported, unsupportedNode{name: name, op: qualified(domain, op), opset: opset})
+		if im.keep {
+			g.Nodes = append(g.Nodes, n)
+		}
+		return nil
 	}
 	if m.Convert != nil {
 		c := &Converter{Opset: opset, g: g, seq: im.seq}

@@ -136,6 +136,9 @@ func runOne(dir string, o Options) Result {
 		r.Status, r.Category, r.Reason = Skip, "declared unsupported", why
 		return r
 	}
+	if tol, ok := tolerances[name]; ok && o.RTol == DefaultRTol && o.ATol == DefaultATol {
+		o.RTol, o.ATol = tol[0], tol[1]
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()

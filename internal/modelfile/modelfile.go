@@ -30,6 +30,8 @@ type Info struct {
 	Producer string // "pytorch 2.1", "keras 3.3.3", ...
 	Opsets   map[string]int
 	IR       int64
+	// Unsupported lists nodes kiln cannot run (only with Inspect).
+	Unsupported []string
 }
 
 // ErrNeedsCgo is returned for Keras HDF5 files in a build without cgo.
@@ -56,8 +58,14 @@ func Detect(path string) (Format, error) {
 	return ONNX, nil
 }
 
-// Load reads a model file into a graph.
-func Load(path string) (*graph.Graph, *Info, error) {
+// Load reads a model file into a graph ready to compile.
+func Load(path string) (*graph.Graph, *Info, error) { return load(path, false) }
+
+// Inspect reads a model file for display: nodes kiln cannot run are kept
+// and listed in Info.Unsupported instead of failing the load.
+func Inspect(path string) (*graph.Graph, *Info, error) { return load(path, true) }
+
+func load(path string, inspect bool) (*graph.Graph, *Info, error) {
 	format, err := Detect(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kiln: %w", err)
@@ -65,13 +73,14 @@ func Load(path string) (*graph.Graph, *Info, error) {
 	info := &Info{Path: path, Format: format}
 	switch format {
 	case ONNX:
-		m, err := onnx.Load(path)
+		m, err := onnx.LoadWith(path, onnx.Options{AllowUnsupported: inspect})
 		if err != nil {
 			return nil, nil, err
 		}
 		info.Producer = (m.ProducerName + " " + m.ProducerVersion)
 		info.Opsets = m.Opsets
 		info.IR = m.IRVersion
+		info.Unsupported = m.Unsupported
 		return m.Graph, info, nil
 	case HDF5, Keras:
 		if loadKeras != nil {
