@@ -50,6 +50,15 @@ func ewLegacyBroadcast(c *Converter, n *graph.Node) error {
 	return nil
 }
 
+// ewPReluChannel rewrites PRelu-1/PRelu-6, whose slope is per channel,
+// into numpy broadcasting by reshaping the slope to start at axis 1.
+func ewPReluChannel(c *Converter, n *graph.Node) error {
+	delete(n.Attrs, "consumed_inputs")
+	n.Attrs["broadcast"] = int64(1)
+	n.Attrs["axis"] = int64(1)
+	return ewLegacyBroadcast(c, n)
+}
+
 // ewClipAttrs moves Clip-1/Clip-6's min and max attributes to inputs.
 func ewClipAttrs(c *Converter, n *graph.Node) error {
 	delete(n.Attrs, "consumed_inputs")
@@ -115,7 +124,7 @@ func init() {
 	// add consumed_inputs).
 	for _, op := range []string{
 		"Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Ceil", "Floor",
-		"Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "HardSigmoid", "Sigmoid",
+		"Relu", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "Sigmoid",
 		"Tanh", "Max", "Min", "Sum", "Mean",
 	} {
 		RegisterOp(OpMapping{OpType: op, MinOpset: 1, MaxOpset: 5, Convert: ewDropConsumed})
@@ -132,6 +141,11 @@ func init() {
 	RegisterOps(18, "Mish", "BitwiseNot", "BitwiseAnd", "BitwiseOr", "BitwiseXor")
 	RegisterOps(20, "Gelu")
 	RegisterOps(24, "Swish")
+
+	// PRelu before opset 7 applies a 1-D slope per channel (axis 1), the
+	// Caffe2 convention; from opset 7 the slope broadcasts numpy-style.
+	RegisterOp(OpMapping{OpType: "PRelu", MinOpset: 1, MaxOpset: 6, Convert: ewPReluChannel})
+	RegisterOps(7, "PRelu")
 
 	// Binary ops with opset < 7 limited broadcasting (broadcast, axis).
 	for _, op := range []string{"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Less", "Greater"} {
