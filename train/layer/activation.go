@@ -12,7 +12,7 @@ import (
 // ("activation": "relu"). Keras 3 may also write a serialized function
 // ({"class_name": "function", "config": "relu", ...}); both decode to the
 // name. The meaning of some names changed between Keras 2 and 3
-// (hard_sigmoid); Version, set by the decoder, selects it.
+// (hard_sigmoid); Version (or else the Builder's) selects it.
 type Activation struct {
 	Name    string
 	Version Version
@@ -158,5 +158,9 @@ func (a Activation) Lower(b *Builder, x string) (string, error) {
 	if !ok {
 		return "", a.Check()
 	}
-	return f(b, x, a.Version), nil
+	v := a.Version
+	if v.Major == 0 {
+		v = b.Version
+	}
+	return f(b, x, v), nil
 }

@@ -26,6 +26,9 @@ type Builder struct {
 	// Training is true when lowering for training (Dropout active,
 	// BatchNormalization using batch statistics).
 	Training bool
+	// Version is the Keras version the model was saved with; it selects
+	// between meanings that changed across versions.
+	Version Version
 	seq      int
 	params   map[*Weight]string
 }
