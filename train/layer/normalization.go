@@ -27,7 +27,6 @@ type BatchNormalization struct {
 	Scale   bool     `json:"scale"`
 	Mode    int      `json:"mode"`
 	Renorm  bool     `json:"renorm"`
-	axes    []int
 }
 
 // LayerNormalization is keras.layers.LayerNormalization: per sample,
@@ -126,7 +125,6 @@ func (l *BatchNormalization) Build(in []Shape) ([]Shape, error) {
 		l.AddWeight("moving_variance", shape, false)
 		l.Built = true
 	}
-	l.axes = axes
 	return []Shape{x.Clone()}, nil
 }
 
