@@ -16,6 +16,9 @@ import (
 // values are exact decimals, so only float32 rounding separates them.
 const coreTol = 1e-5
 
+// coreTestVersion is the Keras version the test builder lowers for.
+var coreTestVersion Version
+
 // coreNew decodes a layer from a config given as Go JSON text.
 func coreNew(t *testing.T, class, config string, v ...Version) Layer {
 	t.Helper()
@@ -40,6 +43,9 @@ func coreSetWeights(t *testing.T, l Layer, vals ...[]float32) {
 	for i, w := range ws {
 		if w.Value.Len() != len(vals[i]) {
 			t.Fatalf("weight %s has %d values (shape %v), test gives %d", w.Name, w.Value.Len(), w.Shape, len(vals[i]))
+		}
+		if w.Value.DType() != tensor.Float32 {
+			continue // an integer counter such as Normalization's count
 		}
 		copy(w.Value.F32(), vals[i])
 	}
@@ -81,6 +87,7 @@ func coreLower(l Layer, ins []coreIn, weights func()) (*graph.Graph, []Tensor, [
 	}
 	b := NewBuilder(g)
 	b.Layer = l
+	b.Version = coreTestVersion
 	outs, err := l.Lower(b, ts)
 	if err != nil {
 		return nil, nil, nil, err
