@@ -299,6 +299,11 @@ func TestBatchNormalization(t *testing.T) {
 	l = coreNew(t, "BatchNormalization", `{"name": "bn", "mode": 0, "axis": -1, "epsilon": 0.0, "momentum": 0.99}`, Version{Major: 1})
 	out, _ = coreRun(t, l, coreIn1(Shape{-1, 1}, []int{1, 1}, 5), []float32{2}, []float32{1}, []float32{1}, []float32{4})
 	coreCheck(t, "BatchNormalization Keras 1", out[0], []int{1, 1}, 5)
+	// Some tf.keras files write "scale": 1.
+	l = coreNew(t, "BatchNormalization", `{"name": "bn", "axis": [3], "epsilon": 0.001, "center": true, "scale": 1}`)
+	if _, err := l.Build([]Shape{{-1, 2, 2, 3}}); err != nil || len(l.Weights()) != 4 || fmt.Sprint(l.Weights()[0].Shape) != "[3]" {
+		t.Errorf("scale 1: err %v, %d weights", err, len(l.Weights()))
+	}
 	_, err := New("BatchNormalization", json.RawMessage(`{"name": "bn", "mode": 2}`), &DecodeContext{Version: Version{Major: 1}})
 	coreWantUnsupported(t, err)
 }

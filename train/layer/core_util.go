@@ -227,3 +227,26 @@ func coreSize(s []int) int {
 	}
 	return n
 }
+
+// coreBool is a Keras boolean flag; some files write 1 or 0 (or null for
+// the default) instead of true or false.
+type coreBool bool
+
+// UnmarshalJSON accepts true, false, numbers and null (leaving the default).
+func (v *coreBool) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	switch s {
+	case "true":
+		*v = true
+	case "false":
+		*v = false
+	case "null":
+	default:
+		var f float64
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("want a boolean, got %s", truncate(s))
+		}
+		*v = f != 0
+	}
+	return nil
+}

@@ -18,7 +18,7 @@ type Dense struct {
 	Base
 	Units      int        `json:"units"`
 	Activation Activation `json:"activation"`
-	UseBias    bool       `json:"use_bias"`
+	UseBias    coreBool   `json:"use_bias"`
 }
 
 func init() {
@@ -33,8 +33,8 @@ func (l *Dense) DecodeConfig(raw json.RawMessage, ctx *DecodeContext) error {
 		return err
 	}
 	var k1 struct {
-		OutputDim *int  `json:"output_dim"`
-		Bias      *bool `json:"bias"`
+		OutputDim *int      `json:"output_dim"`
+		Bias      *coreBool `json:"bias"`
 	}
 	if err := coreDecode(raw, &k1); err != nil {
 		return err

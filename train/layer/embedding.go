@@ -20,10 +20,10 @@ import (
 // ignored.
 type Embedding struct {
 	Base
-	InputDim    int  `json:"input_dim"`
-	OutputDim   int  `json:"output_dim"`
-	MaskZero    bool `json:"mask_zero"`
-	InputLength any  `json:"input_length"`
+	InputDim    int      `json:"input_dim"`
+	OutputDim   int      `json:"output_dim"`
+	MaskZero    coreBool `json:"mask_zero"`
+	InputLength any      `json:"input_length"`
 }
 
 // Masking is keras.layers.Masking: a step (all features at one time index)

@@ -34,7 +34,7 @@ type Concatenate struct {
 type Dot struct {
 	Base
 	Axes      coreAxes `json:"axes"`
-	Normalize bool     `json:"normalize"`
+	Normalize coreBool `json:"normalize"`
 }
 
 // KerasMerge is Keras 1's Merge layer (class "Merge" in a functional model):
@@ -309,7 +309,7 @@ func (l *Dot) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	if len(in) != 2 {
 		return nil, coreErr(l, fmt.Errorf("takes two inputs, got %d", len(in)))
 	}
-	return coreDotLower(b, l, in[0], in[1], l.Axes, l.Normalize)
+	return coreDotLower(b, l, in[0], in[1], l.Axes, bool(l.Normalize))
 }
 
 func coreDotLower(b *Builder, l Layer, x, y Tensor, axes []int, normalize bool) ([]Tensor, error) {

@@ -23,10 +23,10 @@ type BatchNormalization struct {
 	Base
 	Axis    coreAxes `json:"axis"`
 	Epsilon float64  `json:"epsilon"`
-	Center  bool     `json:"center"`
-	Scale   bool     `json:"scale"`
+	Center  coreBool `json:"center"`
+	Scale   coreBool `json:"scale"`
 	Mode    int      `json:"mode"`
-	Renorm  bool     `json:"renorm"`
+	Renorm  coreBool `json:"renorm"`
 }
 
 // LayerNormalization is keras.layers.LayerNormalization: per sample,
@@ -40,9 +40,9 @@ type LayerNormalization struct {
 	Base
 	Axis       coreAxes `json:"axis"`
 	Epsilon    float64  `json:"epsilon"`
-	Center     bool     `json:"center"`
-	Scale      bool     `json:"scale"`
-	RMSScaling bool     `json:"rms_scaling"`
+	Center     coreBool `json:"center"`
+	Scale      coreBool `json:"scale"`
+	RMSScaling coreBool `json:"rms_scaling"`
 }
 
 // GroupNormalization is keras.layers.GroupNormalization: the channels of
@@ -51,11 +51,11 @@ type LayerNormalization struct {
 // and beta (per channel) apply. epsilon defaults to 1e-3.
 type GroupNormalization struct {
 	Base
-	Groups  int     `json:"groups"`
-	Axis    int     `json:"axis"`
-	Epsilon float64 `json:"epsilon"`
-	Center  bool    `json:"center"`
-	Scale   bool    `json:"scale"`
+	Groups  int      `json:"groups"`
+	Axis    int      `json:"axis"`
+	Epsilon float64  `json:"epsilon"`
+	Center  coreBool `json:"center"`
+	Scale   coreBool `json:"scale"`
 }
 
 // UnitNormalization is keras.layers.UnitNormalization: x / ||x||_2 over
@@ -261,7 +261,7 @@ func (l *LayerNormalization) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 		return coreReshapeTo(b, p, coreBroadcastShape(x.Shape, axes))
 	}
 	out := x
-	if !l.RMSScaling && gamma != nil && ordered && coreIsTrailing(axes, r) {
+	if !bool(l.RMSScaling) && gamma != nil && ordered && coreIsTrailing(axes, r) {
 		ins := []string{x.Name, b.Param(gamma)}
 		if beta != nil {
 			ins = append(ins, b.Param(beta))

@@ -34,7 +34,7 @@ type Normalization struct {
 	Axis     json.RawMessage `json:"axis"`
 	Mean     json.RawMessage `json:"mean"`
 	Variance json.RawMessage `json:"variance"`
-	Invert   bool            `json:"invert"`
+	Invert   coreBool        `json:"invert"`
 }
 
 // axisList parses axis (-1 when absent, none for null).
