@@ -186,10 +186,10 @@ func TestDense(t *testing.T) {
 
 func TestDenseKeras1AndRank3(t *testing.T) {
 	// Keras 1: output_dim and bias: false; a [batch, time, features] input.
-	l := coreNew(t, "TimeDistributedDense", `{"name": "td", "output_dim": 1, "bias": false, "init": "glorot_uniform", "activation": "linear", "W_regularizer": null}`)
+	l := coreNew(t, "Dense", `{"name": "td", "output_dim": 1, "bias": false, "init": "glorot_uniform", "activation": "linear", "W_regularizer": null}`)
 	out, _ := coreRun(t, l, []coreIn{{shape: Shape{-1, 2, 2}, val: coreF([]int{1, 2, 2}, 1, 2, 3, 4)}},
 		[]float32{10, 1})
-	coreCheck(t, "TimeDistributedDense", out[0], []int{1, 2, 1}, 12, 34)
+	coreCheck(t, "Dense Keras 1", out[0], []int{1, 2, 1}, 12, 34)
 	if len(l.Weights()) != 1 {
 		t.Errorf("bias false: %d weights", len(l.Weights()))
 	}

@@ -10,8 +10,8 @@ import (
 // kernel (in, units) and, with use_bias, bias (units,).
 //
 // Keras 1 wrote output_dim for units and bias for use_bias (its W and b are
-// the same arrays); TimeDistributedDense (Keras 1) is the same computation on
-// a [batch, time, features] input and decodes to this type. Initializers,
+// the same arrays); Keras 1's TimeDistributedDense is defined with the
+// TimeDistributed wrapper. Initializers,
 // regularizers and constraints only matter for training and are ignored.
 // A Keras 3 quantized dtype policy is refused.
 type Dense struct {
@@ -22,7 +22,7 @@ type Dense struct {
 }
 
 func init() {
-	Register("Dense", func() Layer { return &Dense{} }, "TimeDistributedDense")
+	Register("Dense", func() Layer { return &Dense{} })
 }
 
 // DecodeConfig reads Keras 1, 2 and 3 configs.
