@@ -6,9 +6,9 @@ package layer
 const (
 	corePythonAdvice = "the layer holds Python code kiln cannot run; rewrite it as built-in Keras layers and re-save the model, or register a Go layer with layer.Register"
 	coreTFOpAdvice   = "the layer wraps a raw TensorFlow op recorded by tf.keras from a TensorFlow function call, which kiln cannot run; express it with built-in Keras layers (or a Lambda replaced by one) and re-save the model, or register a Go layer with layer.Register"
-	coreQKerasAdvice = "QKeras quantized layers are custom classes, not Keras built-ins; export the float model (qkeras.utils.model_save_quantized_weights, then rebuild with plain Keras layers) or convert it with hls4ml, or register a Go layer with layer.Register"
+	coreQKerasAdvice = "QKeras quantized layers are custom classes, not Keras built-ins; rebuild the model with plain Keras layers (Dense, Conv2D, Activation) holding the quantized weights from qkeras.utils.model_save_quantized_weights and re-save it, or register a Go layer with layer.Register"
 	coreHGQAdvice    = "HGQ (high-granularity quantization) layers are custom classes, not Keras built-ins; convert the model with HGQ's own export (to a proxy model or hls4ml), or register a Go layer with layer.Register"
-	coreCustomAdvice = "a custom layer class defined in the user's Python code, not a Keras built-in; register a Go implementation with layer.Register, or replace it with built-in layers and re-save the model"
+	coreCustomAdvice = "register a Go implementation with layer.Register, or replace it with built-in layers and re-save the model"
 )
 
 func init() {
@@ -30,6 +30,6 @@ func init() {
 	}
 	Reject("GarNet", "GarNet is a custom layer from hls4ml's contrib code, not a Keras built-in; "+coreCustomAdvice)
 	Reject("GarNetStack", "GarNetStack is a custom layer from hls4ml's contrib code, not a Keras built-in; "+coreCustomAdvice)
-	Reject("L1Distance", "L1Distance (a siamese network's |a - b|) is "+coreCustomAdvice)
+	Reject("L1Distance", "L1Distance (a siamese network's |a - b|) is a custom layer class from the model's own Python code, not a Keras built-in; "+coreCustomAdvice)
 	Reject("GetItem", "GetItem is Keras 3's record of tensor indexing (x[:, -1, :]) in a functional model; replace it with built-in layers (Cropping1D, Reshape) and re-save the model, or register a Go layer with layer.Register")
 }
