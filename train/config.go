@@ -256,21 +256,36 @@ func (m *Model) decodeSequential(raw json.RawMessage, ctx *layer.DecodeContext) 
 		}
 		entries = append(entries, e)
 	}
-	var prev *Call
-	if entries[0].ClassName != "InputLayer" {
-		// Keras makes an InputLayer named "<first layer>_input" from the
-		// first layer's batch_input_shape (or the model's build shape).
-		first := entries[0]
-		name := first.Name
-		if name == "" {
-			name = configName(first.Config)
-		}
-		shape, dtype, err := sequentialInputShape(first, c.BuildInputShape)
+	var decoded []layer.Layer
+	for _, e := range entries {
+		l, err := decodeLayer(e, ctx)
 		if err != nil {
-			return fmt.Errorf("train: Sequential model %q: first layer %q (%s): %w", m.LayerName, name, first.ClassName, err)
+			return err
+		}
+		decoded = append(decoded, l)
+	}
+	var prev *Call
+	if _, ok := decoded[0].(*layer.InputLayer); !ok {
+		// Keras makes an InputLayer named "<first layer>_input" from the
+		// first layer's batch_input_shape (or the model's build shape); a
+		// nested model as first layer lends its own input.
+		first := entries[0]
+		name := decoded[0].Name() + "_input"
+		var shape layer.Shape
+		dtype := "float32"
+		var err error
+		if sub, ok := decoded[0].(*Model); ok && len(sub.inputs) == 1 {
+			name = sub.inputs[0].Layer
+			shape = sub.InputShapes()[0]
+			dtype = sub.byName[name].(*layer.InputLayer).DType
+		} else {
+			shape, dtype, err = sequentialInputShape(first, c.BuildInputShape)
+		}
+		if err != nil {
+			return fmt.Errorf("train: Sequential model %q: first layer %q (%s): %w", m.LayerName, decoded[0].Name(), first.ClassName, err)
 		}
 		in := &layer.InputLayer{BatchShape: shape, DType: dtype}
-		in.LayerName = name + "_input"
+		in.LayerName = name
 		in.ClassName = "InputLayer"
 		if err := m.addLayer(in); err != nil {
 			return err
@@ -278,19 +293,13 @@ func (m *Model) decodeSequential(raw json.RawMessage, ctx *layer.DecodeContext) 
 		prev = m.addCall(in, nil)
 		m.implicitInput = true
 	}
-	for _, e := range entries {
-		l, err := decodeLayer(e, ctx)
-		if err != nil {
-			return err
-		}
+	for _, l := range decoded {
 		if err := m.addLayer(l); err != nil {
 			return err
 		}
 		var args []TensorRef
 		if prev != nil {
 			args = []TensorRef{{Layer: prev.Layer.Name(), Node: prev.Index}}
-		} else if _, ok := l.(*layer.InputLayer); !ok {
-			return fmt.Errorf("train: Sequential model %q: layer %q has no input", m.LayerName, l.Name())
 		}
 		c := m.addCall(l, args)
 		c.Info.NArgs = len(args)
