@@ -136,7 +136,7 @@ func decodeLayer(e *layerEntry, ctx *layer.DecodeContext) (layer.Layer, error) {
 	if e.ClassName == "" {
 		return nil, fmt.Errorf("train: layer %q has no class_name", name)
 	}
-	l, err := layer.New(e.ClassName, e.Config, ctx)
+	l, err := newLayer(e.ClassName, e.Config, ctx)
 	if err != nil {
 		what := fmt.Sprintf("layer %q (%s", name, e.ClassName)
 		if e.Registered != nil && *e.Registered != "" && *e.Registered != e.ClassName {
@@ -161,6 +161,16 @@ func decodeLayer(e *layerEntry, ctx *layer.DecodeContext) (layer.Layer, error) {
 		return nil, fmt.Errorf("train: a %s layer has no name", e.ClassName)
 	}
 	return l, nil
+}
+
+// newLayer is layer.New with a layer's panic turned into an error.
+func newLayer(class string, config json.RawMessage, ctx *layer.DecodeContext) (l layer.Layer, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l, err = nil, fmt.Errorf("decoding the config panicked (a bug in the layer's Go implementation): %v", r)
+		}
+	}()
+	return layer.New(class, config, ctx)
 }
 
 // modelError marks an error that already names the failing layer.

@@ -383,15 +383,7 @@ func (m *Model) propagate(in []layer.Shape, store bool) ([]layer.Shape, error) {
 			}
 			ins[i] = s.Clone()
 		}
-		var out []layer.Shape
-		var err error
-		switch l := c.Layer.(type) {
-		case layer.CallBuilder:
-			info := c.Info
-			out, err = l.BuildCall(ins, &info)
-		default:
-			out, err = l.Build(ins)
-		}
+		out, err := buildCall(c, ins)
 		if err != nil {
 			var me *modelError
 			if errors.As(err, &me) {
@@ -475,15 +467,7 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 			return nil, fmt.Errorf("train: model %q: the outputs depend on input layer %q, which is not a model input", m.Name(), c.Layer.Name())
 		}
 		b.Layer = c.Layer
-		var out []layer.Tensor
-		var err error
-		switch l := c.Layer.(type) {
-		case layer.CallLowerer:
-			info := c.Info
-			out, err = l.LowerCall(b, ins, &info)
-		default:
-			out, err = l.Lower(b, ins)
-		}
+		out, err := lowerCall(b, c, ins)
 		if err != nil {
 			var me *modelError
 			if errors.As(err, &me) {
@@ -505,6 +489,36 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 		outs[i] = t
 	}
 	return outs, nil
+}
+
+// buildCall runs a layer's Build (or BuildCall) for one call. A panic in
+// the layer becomes an error, so a bad layer cannot crash the caller.
+func buildCall(c *Call, ins []layer.Shape) (out []layer.Shape, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("the layer panicked (a bug in its Go implementation): %v", r)
+		}
+	}()
+	if l, ok := c.Layer.(layer.CallBuilder); ok {
+		info := c.Info
+		return l.BuildCall(ins, &info)
+	}
+	return c.Layer.Build(ins)
+}
+
+// lowerCall runs a layer's Lower (or LowerCall) for one call, turning a
+// panic into an error.
+func lowerCall(b *layer.Builder, c *Call, ins []layer.Tensor) (out []layer.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("the layer panicked (a bug in its Go implementation): %v", r)
+		}
+	}()
+	if l, ok := c.Layer.(layer.CallLowerer); ok {
+		info := c.Info
+		return l.LowerCall(b, ins, &info)
+	}
+	return c.Layer.Lower(b, ins)
 }
 
 // needed returns the calls the outputs depend on, in topological order.
