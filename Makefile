@@ -39,7 +39,7 @@ conformance: build
 		echo "== ONNX conformance: pytorch-operator"; \
 		$(BIN)/krun conformance -q --min-pass $(MIN_PYOP) $(CORPUS)/pytorch-operator; \
 		echo "== ONNX conformance: models"; \
-		$(BIN)/krun conformance -v --timeout 15m --min-pass $(MIN_MODELS) $(CORPUS)/models; \
+		$(BIN)/krun conformance -v --runs 1 --timeout 15m --min-pass $(MIN_MODELS) $(CORPUS)/models; \
 	else \
 		echo "== ONNX conformance suites skipped: no corpus at $(CORPUS) (set KILN_CORPUS to the ONNX corpus directory)"; \
 	fi
