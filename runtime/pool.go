@@ -2,6 +2,9 @@ package runtime
 
 import (
 	"sync"
+
+	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/kernel"
 )
 
 // workers is a fixed set of goroutines that execute parallel regions for
@@ -16,6 +19,9 @@ type workers struct {
 
 type task struct {
 	f     func(i int)
+	t     kernel.Task
+	in    []*tensor.Tensor
+	out   []*tensor.Tensor
 	n     int
 	part  int
 	parts int
@@ -42,7 +48,11 @@ func newWorkers(threads int) *workers {
 
 func runPart(t task) {
 	for i := t.part; i < t.n; i += t.parts {
-		t.f(i)
+		if t.t != nil {
+			t.t.RunPart(i, t.in, t.out)
+		} else {
+			t.f(i)
+		}
 	}
 }
 
@@ -65,21 +75,31 @@ type region struct {
 func (r *region) Threads() int { return r.w.threads }
 
 // Parallel implements kernel.Runner.
-func (r *region) Parallel(n int, f func(i int)) {
+func (r *region) Parallel(n int, f func(i int)) { r.run(task{f: f, n: n}) }
+
+// ParallelTask implements kernel.Runner.
+func (r *region) ParallelTask(n int, t kernel.Task, in, out []*tensor.Tensor) {
+	r.run(task{t: t, in: in, out: out, n: n})
+}
+
+func (r *region) run(t task) {
 	parts := r.w.threads
-	if parts > n {
-		parts = n
+	if parts > t.n {
+		parts = t.n
 	}
+	t.parts = 1
 	if parts <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
+		runPart(t)
 		return
 	}
+	t.parts = parts
+	t.wg = &r.wg
 	r.wg.Add(parts - 1)
 	for p := 1; p < parts; p++ {
-		r.w.queues[p-1] <- task{f: f, n: n, part: p, parts: parts, wg: &r.wg}
+		t.part = p
+		r.w.queues[p-1] <- t
 	}
-	runPart(task{f: f, n: n, part: 0, parts: parts})
+	t.part = 0
+	runPart(t)
 	r.wg.Wait()
 }

@@ -49,12 +49,23 @@ func (e *Env) Scratch(n int) []float32 {
 }
 
 // Runner runs n independent pieces of work, possibly in parallel, and
-// returns when all are done. f must be safe to call concurrently for
-// different i.
+// returns when all are done. Work items must be safe to run concurrently
+// for different i.
 type Runner interface {
+	// Parallel calls f(i) for i in [0, n). The closure usually costs an
+	// allocation; hot kernels use ParallelTask.
 	Parallel(n int, f func(i int))
+	// ParallelTask calls t.RunPart(i, in, out) for i in [0, n) without
+	// allocating.
+	ParallelTask(n int, t Task, in, out []*tensor.Tensor)
 	// Threads is the number of workers (1 means serial).
 	Threads() int
+}
+
+// Task is a kernel's parallel body: part i of n over the node's inputs and
+// outputs.
+type Task interface {
+	RunPart(i int, in, out []*tensor.Tensor)
 }
 
 // Kernel computes one node into preallocated outputs. It must not
