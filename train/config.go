@@ -38,7 +38,9 @@ func init() {
 //   - nested models, shared layers and multiple inputs and outputs.
 //
 // v is the Keras version that wrote the file; when v.Major is 0 the
-// "keras_version" and "backend" fields of the JSON are used, if present.
+// "keras_version" and "backend" fields of the JSON are used, if present,
+// and a config with Keras 3 fields (module, build_config,
+// __keras_tensor__) is taken as Keras 3.
 // Each layer is decoded by layer.New; an error names the layer, its class
 // and what the user can do, and wraps layer.ErrUnsupported when kiln cannot
 // run the layer. The model is built (weights created, zero-filled, with
@@ -50,12 +52,17 @@ func FromKerasConfig(modelConfig []byte, v layer.Version) (*Model, error) {
 		KerasVersion string          `json:"keras_version"`
 		Backend      string          `json:"backend"`
 		Registered   *string         `json:"registered_name"`
+		Module       *string         `json:"module"`
 	}
 	if err := json.Unmarshal(modelConfig, &top); err != nil {
 		return nil, fmt.Errorf("train: model config is not a Keras model JSON object: %w", err)
 	}
 	if v.Major == 0 && top.KerasVersion != "" {
 		v = ParseKerasVersion(top.KerasVersion, top.Backend)
+	}
+	if v.Major == 0 && (top.Module != nil || bytes.Contains(top.Config, []byte(`"__keras_tensor__"`)) || bytes.Contains(top.Config, []byte(`"build_config"`))) {
+		// No version given, but only Keras 3 writes these fields.
+		v.Major = 3
 	}
 	if v.Backend == "" && top.Backend != "" {
 		v.Backend = top.Backend
