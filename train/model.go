@@ -578,32 +578,34 @@ func (m *Model) Graph() (*graph.Graph, error) {
 	for _, v := range g.Inputs {
 		taken[v.Name] = true
 	}
+	renamed := map[string]string{}
 	for i, t := range outs {
 		name := names[i]
 		src := t.Name
-		renamed := false
-		if !taken[src] && !taken[name] && g.Param(src) == nil {
-			// Rename the producer's output, unless another output
-			// already uses the value.
-			used := false
-			for j := 0; j < i; j++ {
-				if outs[j].Name == src {
-					used = true
-				}
-			}
-			if !used {
-				renamed = renameValue(g, src, name)
-			}
+		if r, ok := renamed[src]; ok {
+			src = r
 		}
-		if !renamed {
-			g.Nodes = append(g.Nodes, &graph.Node{Name: name + "/output", Op: "Identity", Inputs: []string{src}, Outputs: []string{name}, Attrs: graph.Attrs{}, Meta: graph.Meta{Source: "keras", KerasLayer: m.outputs[i].Layer, KerasClass: m.byName[m.outputs[i].Layer].Class()}})
-		}
-		taken[name] = true
 		dt := t.DType
 		if dt == tensor.Undefined {
 			dt = tensor.Float32
 		}
 		g.Outputs = append(g.Outputs, &graph.Value{Name: name, Type: kerasType(dt, t.Shape)})
+		if src == name {
+			// A model input that is also an output.
+			taken[name] = true
+			continue
+		}
+		done := false
+		if _, again := renamed[t.Name]; !again && !taken[src] && !taken[name] && g.Param(src) == nil {
+			// Name the producer's output after the Keras output.
+			if done = renameValue(g, src, name); done {
+				renamed[src] = name
+			}
+		}
+		if !done {
+			g.Nodes = append(g.Nodes, &graph.Node{Name: name + "/output", Op: "Identity", Inputs: []string{src}, Outputs: []string{name}, Attrs: graph.Attrs{}, Meta: graph.Meta{Source: "keras", KerasLayer: m.outputs[i].Layer, KerasClass: m.byName[m.outputs[i].Layer].Class()}})
+		}
+		taken[name] = true
 	}
 	return g, nil
 }

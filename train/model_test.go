@@ -393,3 +393,34 @@ func TestParseKerasVersion(t *testing.T) {
 		}
 	}
 }
+
+// Graph outputs carry Keras's output names when one tensor is output twice
+// (an Identity for the second) and when a model input is also an output.
+func TestGraphOutputNaming(t *testing.T) {
+	cfg := `{"class_name": "Model", "config": {"name": "m", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 2], "name": "x"}, "name": "x", "inbound_nodes": []},
+ {"class_name": "KilnTestDense", "config": {"name": "d", "units": 2}, "name": "d", "inbound_nodes": [[["x", 0, 0, {}]]]}],
+ "input_layers": [["x", 0, 0]], "output_layers": [["d", 0, 0], ["d", 0, 0], ["x", 0, 0]]}}`
+	m := mustModel(t, cfg, layer.Version{Major: 2})
+	if got := m.OutputNames(); !slices.Equal(got, []string{"d", "d_1", "x"}) {
+		t.Errorf("OutputNames() = %v", got)
+	}
+	g, err := m.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := runtime.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Layer("d").Weights()[0].Value.F32()[0] = 1 // kernel [[1,0],[0,0]]
+	out, err := prog.Run(map[string]*tensor.Tensor{"x": tensor.From(tensor.Shape{1, 2}, []float32{3, 4})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]float32{"d": {3, 0}, "d_1": {3, 0}, "x": {3, 4}} {
+		if got := out[name].F32(); !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
