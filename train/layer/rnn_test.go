@@ -164,3 +164,136 @@ func TestRecurrentConfigErrors(t *testing.T) {
 		t.Errorf("unknown activation: got %v, want ErrUnsupported", err)
 	}
 }
+
+// lstmStep is one LSTM step for units 1 and 1 feature, written out from the
+// Keras formulas: w, u, b hold the i, f, c, o entries.
+func lstmStep(x, h, c float64, w, u, b [4]float64, ra func(float64) float64) (float64, float64) {
+	z := func(g int) float64 { return w[g]*x + u[g]*h + b[g] }
+	i, f, cc, o := ra(z(0)), ra(z(1)), math.Tanh(z(2)), ra(z(3))
+	c = f*c + i*cc
+	return o * math.Tanh(c), c
+}
+
+func TestLSTMHand(t *testing.T) {
+	w, u, bias := [4]float64{0.5, -0.5, 1, 0.25}, [4]float64{0.1, 0.2, -0.3, 0.4}, [4]float64{0, 1, 0, 0}
+	hard2 := func(x float64) float64 { return math.Max(0, math.Min(1, 0.2*x+0.5)) }
+	hard3 := func(x float64) float64 { return math.Max(0, math.Min(1, x/6+0.5)) }
+	xs := []float64{1, -1, 0.5}
+	ref := func(ra func(float64) float64, xs []float64) (hs []float64, c float64) {
+		h := 0.0
+		for _, x := range xs {
+			h, c = lstmStep(x, h, c, w, u, bias, ra)
+			hs = append(hs, h)
+		}
+		return hs, c
+	}
+	x := tensor.Must(tensor.Shape{1, 3, 1}, []float32{1, -1, 0.5})
+	f32 := func(a [4]float64) []float32 { return []float32{float32(a[0]), float32(a[1]), float32(a[2]), float32(a[3])} }
+	weights := [][]float32{f32(w), f32(u), f32(bias)}
+
+	for _, c := range []struct {
+		name string
+		v    Version
+		ra   string
+		f    func(float64) float64
+	}{
+		{"sigmoid", keras3, "sigmoid", sig},
+		{"hard_sigmoid keras2", keras2, "hard_sigmoid", hard2},
+		{"hard_sigmoid keras3", keras3, "hard_sigmoid", hard3},
+	} {
+		l := rnnDecode(t, "LSTM", fmt.Sprintf(`{"name":"l","units":1,"recurrent_activation":%q,"return_sequences":true,"return_state":true}`, c.ra), c.v)
+		out := rnnRun(t, l, c.v, weights, rnnIn{x: x})
+		hs, cl := ref(c.f, xs)
+		rnnClose(t, c.name+" sequence", out[0], []int{1, 3, 1}, hs, 1e-6)
+		rnnClose(t, c.name+" h", out[1], []int{1, 1}, hs[2:], 1e-6)
+		rnnClose(t, c.name+" c", out[2], []int{1, 1}, []float64{cl}, 1e-6)
+	}
+
+	// Keras 1 (consume_less cpu): twelve arrays, gates saved i, c, f, o.
+	l := rnnDecode(t, "LSTM", `{"name":"l","output_dim":1,"inner_activation":"hard_sigmoid","activation":"tanh","consume_less":"cpu","return_sequences":false}`, Version{Major: 1, Minor: 2})
+	k1 := [][]float32{}
+	for _, g := range []int{0, 2, 1, 3} {
+		k1 = append(k1, []float32{float32(w[g])}, []float32{float32(u[g])}, []float32{float32(bias[g])})
+	}
+	out := rnnRun(t, l, Version{Major: 1, Minor: 2}, k1, rnnIn{x: x})
+	hs, _ := ref(hard2, xs)
+	rnnClose(t, "keras 1", out[0], []int{1, 1}, hs[2:], 1e-6)
+
+	// CuDNNLSTM: bias of 8 (input then recurrent) adds up; sigmoid.
+	l = rnnDecode(t, "CuDNNLSTM", `{"name":"l","units":1}`, keras2)
+	out = rnnRun(t, l, keras2, [][]float32{f32(w), f32(u), {0, 0.25, 0, 0, 0, 0.75, 0, 0}}, rnnIn{x: x})
+	hs, _ = ref(sig, xs)
+	rnnClose(t, "cudnn", out[0], []int{1, 1}, hs[2:], 1e-6)
+
+	// Batch of two with different masks, backwards, and return_state.
+	l = rnnDecode(t, "LSTM", `{"name":"l","units":1,"recurrent_activation":"sigmoid","return_sequences":true,"return_state":true,"go_backwards":true}`, keras3)
+	xb := tensor.Must(tensor.Shape{2, 3, 1}, []float32{1, -1, 0.5, 2, 0.25, -1})
+	out = rnnRun(t, l, keras3, weights, rnnIn{x: xb, mask: []bool{true, true, false, false, true, true}})
+	// Entry 0 reads steps 2 (masked), 1, 0: outputs 0, h(-1), h(-1, 1).
+	h0, _ := ref(sig, []float64{-1, 1})
+	// Entry 1 reads steps 2, 1, 0 (masked): outputs h(-1), h(-1, .25), same again.
+	h1, c1 := ref(sig, []float64{-1, 0.25})
+	_, c0 := ref(sig, []float64{-1, 1})
+	rnnClose(t, "masked backwards sequence", out[0], []int{2, 3, 1}, []float64{0, h0[0], h0[1], h1[0], h1[1], h1[1]}, 1e-6)
+	rnnClose(t, "masked backwards h", out[1], []int{2, 1}, []float64{h0[1], h1[1]}, 1e-6)
+	rnnClose(t, "masked backwards c", out[2], []int{2, 1}, []float64{c0, c1}, 1e-6)
+}
+
+// gruStep is one GRU step for units 1 and 1 feature from the Keras
+// formulas: w, u hold z, r, h entries; bi, br the input and recurrent biases.
+func gruStep(x, h float64, w, u, bi, br [3]float64, resetAfter bool) float64 {
+	var z, r, hh float64
+	if resetAfter {
+		z = sig(w[0]*x + bi[0] + u[0]*h + br[0])
+		r = sig(w[1]*x + bi[1] + u[1]*h + br[1])
+		hh = math.Tanh(w[2]*x + bi[2] + r*(u[2]*h+br[2]))
+	} else {
+		z = sig(w[0]*x + bi[0] + u[0]*h)
+		r = sig(w[1]*x + bi[1] + u[1]*h)
+		hh = math.Tanh(w[2]*x + bi[2] + u[2]*(r*h))
+	}
+	return z*h + (1-z)*hh
+}
+
+func TestGRUHand(t *testing.T) {
+	w, u := [3]float64{0.5, -0.5, 1}, [3]float64{0.1, 0.2, 0.3}
+	bi, br := [3]float64{0, 0.1, 0.2}, [3]float64{0.3, 0, -0.1}
+	x := tensor.Must(tensor.Shape{1, 2, 1}, []float32{1, 2})
+	ref := func(resetAfter bool, bi, br [3]float64) []float64 {
+		h := 0.0
+		var hs []float64
+		for _, xv := range []float64{1, 2} {
+			h = gruStep(xv, h, w, u, bi, br, resetAfter)
+			hs = append(hs, h)
+		}
+		return hs
+	}
+	f3 := func(a [3]float64) []float32 { return []float32{float32(a[0]), float32(a[1]), float32(a[2])} }
+
+	l := rnnDecode(t, "GRU", `{"name":"g","units":1,"recurrent_activation":"sigmoid","reset_after":true,"return_sequences":true}`, keras3)
+	out := rnnRun(t, l, keras3, [][]float32{f3(w), f3(u), append(f3(bi), f3(br)...)}, rnnIn{x: x})
+	rnnClose(t, "reset_after", out[0], []int{1, 2, 1}, ref(true, bi, br), 1e-6)
+	if got := l.Weights()[2].Shape; len(got) != 2 || got[0] != 2 || got[1] != 3 {
+		t.Errorf("reset_after bias shape %v, want [2 3]", got)
+	}
+
+	// No reset_after key (Keras 2.1): reset before the recurrent product, bias (3).
+	l = rnnDecode(t, "GRU", `{"name":"g","units":1,"recurrent_activation":"sigmoid","return_sequences":true}`, Version{Major: 2, Minor: 1})
+	out = rnnRun(t, l, keras2, [][]float32{f3(w), f3(u), f3(bi)}, rnnIn{x: x})
+	rnnClose(t, "reset_before", out[0], []int{1, 2, 1}, ref(false, bi, [3]float64{}), 1e-6)
+
+	// Keras 1: nine arrays W_z, U_z, b_z, W_r, ...
+	l = rnnDecode(t, "GRU", `{"name":"g","output_dim":1,"inner_activation":"sigmoid","consume_less":"mem"}`, Version{Major: 1})
+	var k1 [][]float32
+	for g := range 3 {
+		k1 = append(k1, []float32{float32(w[g])}, []float32{float32(u[g])}, []float32{float32(bi[g])})
+	}
+	out = rnnRun(t, l, Version{Major: 1}, k1, rnnIn{x: x})
+	rnnClose(t, "keras 1", out[0], []int{1, 1}, ref(false, bi, [3]float64{})[1:], 1e-6)
+
+	// CuDNNGRU: bias (6) = input then recurrent biases, reset after.
+	l = rnnDecode(t, "CuDNNGRU", `{"name":"g","units":1,"return_state":true}`, keras2)
+	out = rnnRun(t, l, keras2, [][]float32{f3(w), f3(u), append(f3(bi), f3(br)...)}, rnnIn{x: x})
+	rnnClose(t, "cudnn", out[0], []int{1, 1}, ref(true, bi, br)[1:], 1e-6)
+	rnnClose(t, "cudnn state", out[1], []int{1, 1}, ref(true, bi, br)[1:], 1e-6)
+}
