@@ -297,3 +297,55 @@ func TestGRUHand(t *testing.T) {
 	rnnClose(t, "cudnn", out[0], []int{1, 1}, ref(true, bi, br)[1:], 1e-6)
 	rnnClose(t, "cudnn state", out[1], []int{1, 1}, ref(true, bi, br)[1:], 1e-6)
 }
+
+func TestBidirectionalHand(t *testing.T) {
+	// Forward SimpleRNN: h = 2x + 0.5h + 1 over x = 1, 2, 3 gives 3, 6.5, 10.25.
+	// Backward: h = x (kernel 1, no recurrence, no bias) reads 3, 2, 1.
+	x := tensor.Must(tensor.Shape{1, 3, 1}, []float32{1, 2, 3})
+	w := [][]float32{{2}, {0.5}, {1}, {1}, {0}, {0}}
+	cfg := func(merge string, seq, state bool) string {
+		return fmt.Sprintf(`{"name":"bi","merge_mode":%s,"layer":{"class_name":"SimpleRNN","config":{"name":"r","units":1,"activation":"linear","return_sequences":%v,"return_state":%v}}}`, merge, seq, state)
+	}
+	for _, c := range []struct {
+		merge string
+		shape []int
+		want  []float64
+	}{
+		{`"concat"`, []int{1, 3, 2}, []float64{3, 1, 6.5, 2, 10.25, 3}},
+		{`"sum"`, []int{1, 3, 1}, []float64{4, 8.5, 13.25}},
+		{`"mul"`, []int{1, 3, 1}, []float64{3, 13, 30.75}},
+		{`"ave"`, []int{1, 3, 1}, []float64{2, 4.25, 6.625}},
+	} {
+		l := rnnDecode(t, "Bidirectional", cfg(c.merge, true, false), keras3)
+		out := rnnRun(t, l, keras3, w, rnnIn{x: x})
+		rnnClose(t, c.merge, out[0], c.shape, c.want, 1e-6)
+	}
+	l := rnnDecode(t, "Bidirectional", cfg("null", true, true), keras3)
+	out := rnnRun(t, l, keras3, w, rnnIn{x: x})
+	if len(out) != 4 {
+		t.Fatalf("merge null with states: %d outputs, want 4", len(out))
+	}
+	rnnClose(t, "null forward", out[0], []int{1, 3, 1}, []float64{3, 6.5, 10.25}, 1e-6)
+	rnnClose(t, "null backward", out[1], []int{1, 3, 1}, []float64{1, 2, 3}, 1e-6)
+	rnnClose(t, "forward state", out[2], []int{1, 1}, []float64{10.25}, 1e-6)
+	rnnClose(t, "backward state", out[3], []int{1, 1}, []float64{1}, 1e-6)
+	if p := l.Weights()[3].Path; p != "backward_layer/cell/vars/0" {
+		t.Errorf("backward kernel path %q, want backward_layer/cell/vars/0", p)
+	}
+
+	l = rnnDecode(t, "Bidirectional", cfg(`"concat"`, false, false), keras3)
+	out = rnnRun(t, l, keras3, w, rnnIn{x: x})
+	rnnClose(t, "last", out[0], []int{1, 2}, []float64{10.25, 1}, 1e-6)
+
+	// Masked last step: with return_sequences both directions output zeros
+	// there (Keras >= 2.2), the backward one before reversal at its first step.
+	l = rnnDecode(t, "Bidirectional", cfg(`"concat"`, true, false), keras3)
+	out = rnnRun(t, l, keras3, w, rnnIn{x: x, mask: []bool{true, true, false}})
+	rnnClose(t, "masked", out[0], []int{1, 3, 2}, []float64{3, 1, 6.5, 2, 0, 0}, 1e-6)
+
+	// An explicit backward_layer config (Keras 2.3+ and 3 save it).
+	l = rnnDecode(t, "Bidirectional", `{"name":"bi","merge_mode":"sum","layer":{"class_name":"SimpleRNN","config":{"name":"forward_r","units":1,"activation":"linear","return_sequences":true}},
+		"backward_layer":{"class_name":"SimpleRNN","config":{"name":"backward_r","units":1,"activation":"relu","return_sequences":true,"go_backwards":true}}}`, keras3)
+	out = rnnRun(t, l, keras3, [][]float32{{2}, {0.5}, {1}, {-1}, {0}, {0}}, rnnIn{x: x})
+	rnnClose(t, "backward_layer", out[0], []int{1, 3, 1}, []float64{3, 6.5, 10.25}, 1e-6)
+}
