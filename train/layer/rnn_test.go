@@ -349,3 +349,21 @@ func TestBidirectionalHand(t *testing.T) {
 	out = rnnRun(t, l, keras3, [][]float32{{2}, {0.5}, {1}, {-1}, {0}, {0}}, rnnIn{x: x})
 	rnnClose(t, "backward_layer", out[0], []int{1, 3, 1}, []float64{3, 6.5, 10.25}, 1e-6)
 }
+
+func TestTimeDistributedHand(t *testing.T) {
+	// A linear SimpleRNN (h = 2x + 0.5h + 1) on each of two sequences:
+	// (1, 2) -> 3, 6.5 and (3, 0) -> 7, 4.5.
+	l := rnnDecode(t, "TimeDistributed", `{"name":"td","layer":{"class_name":"SimpleRNN","config":{"name":"r","units":1,"activation":"linear"}}}`, keras3)
+	x := tensor.Must(tensor.Shape{1, 2, 2, 1}, []float32{1, 2, 3, 0})
+	out := rnnRun(t, l, keras3, [][]float32{{2}, {0.5}, {1}}, rnnIn{x: x})
+	rnnClose(t, "td rnn", out[0], []int{1, 2, 1}, []float64{6.5, 4.5}, 1e-6)
+	if p := l.Weights()[0].Path; p != "layer/cell/vars/0" {
+		t.Errorf("path %q, want layer/cell/vars/0", p)
+	}
+
+	// Keras 1 TimeDistributedDense: W = [[1, 0, 1], [0, 1, 1]], b = (0, 0, 1).
+	l = rnnDecode(t, "TimeDistributedDense", `{"name":"tdd","output_dim":3,"activation":"linear"}`, Version{Major: 1})
+	x = tensor.Must(tensor.Shape{1, 2, 2}, []float32{1, 2, 3, 4})
+	out = rnnRun(t, l, Version{Major: 1}, [][]float32{{1, 0, 1, 0, 1, 1}, {0, 0, 1}}, rnnIn{x: x})
+	rnnClose(t, "tdd", out[0], []int{1, 2, 3}, []float64{1, 2, 4, 3, 4, 8}, 1e-6)
+}
