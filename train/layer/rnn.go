@@ -164,7 +164,6 @@ func (r *rnnLoop) run(b *Builder) (seq string, finals []string, last string, err
 	n := len(r.stateDims)
 	body := &graph.Graph{Name: b.Fresh("step")}
 	sb := &Builder{G: body, Layer: b.Layer, Training: b.Training, Version: b.Version, seq: b.seq, params: map[*Weight]string{}}
-	defer func() { b.seq = sb.seq }()
 	typ := func(dims []int) graph.Type { return graph.TensorType(tensor.Float32, append([]int{-1}, dims...)...) }
 	states := make([]string, n)
 	for i := range states {
@@ -218,6 +217,7 @@ func (r *rnnLoop) run(b *Builder) (seq string, finals []string, last string, err
 		body.Outputs = append(body.Outputs, &graph.Value{Name: o, Type: typ(outDims)})
 	}
 
+	b.seq = sb.seq // body and outer names share one counter, so none shadows another
 	inputs := append([]string(nil), r.init...)
 	if masked {
 		inputs = append(inputs, rnnZeros(b, r.x, outDims))
@@ -238,7 +238,7 @@ func (r *rnnLoop) run(b *Builder) (seq string, finals []string, last string, err
 		attrs["scan_output_axes"] = []int64{1}
 	}
 	outs := b.OpN("Scan", attrs, nOut, inputs...)
-	finals = outs[:n]
+	finals = append([]string(nil), outs[:n]...)
 	last = finals[r.outState]
 	if masked {
 		last = outs[n]

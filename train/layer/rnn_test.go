@@ -68,6 +68,9 @@ func rnnRun(t *testing.T, l Layer, v Version, weights [][]float32, ins ...rnnIn)
 	}
 	p, err := runtime.Compile(g)
 	if err != nil {
+		for _, n := range g.Nodes {
+			t.Logf("%s %s %v -> %v", n.Name, n.Op, n.Inputs, n.Outputs)
+		}
 		t.Fatalf("Compile: %v", err)
 	}
 	res, err := p.Run(feeds)
@@ -366,4 +369,37 @@ func TestTimeDistributedHand(t *testing.T) {
 	x = tensor.Must(tensor.Shape{1, 2, 2}, []float32{1, 2, 3, 4})
 	out = rnnRun(t, l, Version{Major: 1}, [][]float32{{1, 0, 1, 0, 1, 1}, {0, 0, 1}}, rnnIn{x: x})
 	rnnClose(t, "tdd", out[0], []int{1, 2, 3}, []float64{1, 2, 4, 3, 4, 8}, 1e-6)
+}
+
+func TestConvLSTM2DHand(t *testing.T) {
+	// Linear activations make the cell polynomial. One row of three
+	// columns, one channel, one filter, kernel (1, 2), valid padding.
+	// Input taps per gate (kernel[0][tap][0][gate]): i (1, 0), f (0, 0),
+	// c (0, 1), o (1, 1); recurrent taps: c (1, 1), others 0; bias f = 1.
+	// Step 1, x = (1, 2, 3): i = (1, 2), f = 1, c~ = (2, 3), o = (3, 5):
+	// c = (2, 6), h = (6, 30).
+	// Step 2, x = (1, 1, 1): the recurrent "same" conv pads one zero at
+	// the end: rec_c = (6+30, 30) so c~ = (37, 31), i = (1, 1), o = (2, 2):
+	// c = (2+37, 6+31) = (39, 37), h = (78, 74).
+	cfg := `{"name":"cl","filters":1,"kernel_size":[1,2],"padding":"valid","activation":"linear","recurrent_activation":"linear","return_sequences":true,"return_state":true%s}`
+	weights := [][]float32{{1, 0, 0, 1, 0, 0, 1, 1}, {0, 0, 1, 0, 0, 0, 1, 0}, {0, 1, 0, 0}}
+	l := rnnDecode(t, "ConvLSTM2D", fmt.Sprintf(cfg, ""), keras3)
+	x := tensor.Must(tensor.Shape{1, 2, 1, 3, 1}, []float32{1, 2, 3, 1, 1, 1})
+	out := rnnRun(t, l, keras3, weights, rnnIn{x: x})
+	rnnClose(t, "sequence", out[0], []int{1, 2, 1, 2, 1}, []float64{6, 30, 78, 74}, 1e-5)
+	rnnClose(t, "h", out[1], []int{1, 1, 2, 1}, []float64{78, 74}, 1e-5)
+	rnnClose(t, "c", out[2], []int{1, 1, 2, 1}, []float64{39, 37}, 1e-5)
+
+	// channels_first: the same numbers in (batch, time, channels, rows, cols).
+	l = rnnDecode(t, "ConvLSTM2D", fmt.Sprintf(cfg, `,"data_format":"channels_first"`), keras3)
+	x = tensor.Must(tensor.Shape{1, 2, 1, 1, 3}, []float32{1, 2, 3, 1, 1, 1})
+	out = rnnRun(t, l, keras3, weights, rnnIn{x: x})
+	rnnClose(t, "channels_first", out[0], []int{1, 2, 1, 1, 2}, []float64{6, 30, 78, 74}, 1e-5)
+
+	// A Theano file's kernels are flipped: saving them reversed gives the same.
+	l = rnnDecode(t, "ConvLSTM2D", fmt.Sprintf(cfg, ""), Version{Major: 2, Backend: "theano"})
+	x = tensor.Must(tensor.Shape{1, 2, 1, 3, 1}, []float32{1, 2, 3, 1, 1, 1})
+	flipped := [][]float32{{0, 0, 1, 1, 1, 0, 0, 1}, {0, 0, 1, 0, 0, 0, 1, 0}, {0, 1, 0, 0}}
+	out = rnnRun(t, l, Version{Major: 2, Backend: "theano"}, flipped, rnnIn{x: x})
+	rnnClose(t, "theano", out[0], []int{1, 2, 1, 2, 1}, []float64{6, 30, 78, 74}, 1e-5)
 }
