@@ -229,4 +229,3 @@ func (l *ConvLSTM2D) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	}
 	return l.rnnFinish(b, in, outShapes, seq, last, finals), nil
 }
-

@@ -191,7 +191,9 @@ func TestLSTMHand(t *testing.T) {
 		return hs, c
 	}
 	x := tensor.Must(tensor.Shape{1, 3, 1}, []float32{1, -1, 0.5})
-	f32 := func(a [4]float64) []float32 { return []float32{float32(a[0]), float32(a[1]), float32(a[2]), float32(a[3])} }
+	f32 := func(a [4]float64) []float32 {
+		return []float32{float32(a[0]), float32(a[1]), float32(a[2]), float32(a[3])}
+	}
 	weights := [][]float32{f32(w), f32(u), f32(bias)}
 
 	for _, c := range []struct {
