@@ -24,6 +24,10 @@ import (
 // ignored. Weights: scale (a scalar; (dim,) for AdditiveAttention) when
 // use_scale, then concat_score_weight (a scalar) for score_mode concat.
 //
+// Inputs of rank 2 (B, dim) are taken as Keras takes them: the matrix
+// products then run across the batch (scores are (B, B)), which is what a
+// tf.keras model applying Attention to Dense outputs computes.
+//
 // Causal masking comes from the config's causal (tf.keras before 2.10) or,
 // for later versions where it is a call argument, from UseCausalMask, which
 // a loader sets from the call's use_causal_mask. ReturnAttentionScores
@@ -70,13 +74,13 @@ func (l *Attention) Build(in []Shape) ([]Shape, error) {
 		return nil, fmt.Errorf("%s %q: takes [query, value] or [query, value, key], got %d inputs", l.Class(), l.Name(), len(in))
 	}
 	q, v := in[0], in[1]
-	if len(q) != 3 || len(v) != 3 {
-		return nil, fmt.Errorf("%s %q: query %s and value %s must be (batch, steps, dim): %w", l.Class(), l.Name(), q, v, ErrUnsupported)
+	if len(q) < 2 || len(v) < 2 {
+		return nil, fmt.Errorf("%s %q: query %s and value %s need a batch and a feature dimension", l.Class(), l.Name(), q, v)
 	}
 	if !l.Built {
 		if l.UseScale {
 			if l.Additive {
-				l.AddWeight("scale", []int{q[2]}, true)
+				l.AddWeight("scale", []int{q[len(q)-1]}, true)
 			} else {
 				l.AddWeight("scale", []int{}, true)
 			}
@@ -86,9 +90,9 @@ func (l *Attention) Build(in []Shape) ([]Shape, error) {
 		}
 		l.Built = true
 	}
-	out := []Shape{{q[0], q[1], v[2]}}
+	out := []Shape{attnOutShape(q, v)}
 	if l.ReturnAttentionScores {
-		out = append(out, Shape{q[0], q[1], v[1]})
+		out = append(out, append(q[:len(q)-1].Clone(), v[len(v)-2]))
 	}
 	return out, nil
 }
@@ -108,13 +112,19 @@ func (l *Attention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 		wi++
 	}
 	if !l.Additive && l.ScoreMode == "dot" {
-		scores = b.Op("MatMul", nil, q.Name, b.Op("Transpose", graph.Attrs{"perm": []int64{0, 2, 1}}, k.Name))
+		r := len(k.Shape)
+		perm := make([]int64, r)
+		for i := range perm {
+			perm[i] = int64(i)
+		}
+		perm[r-1], perm[r-2] = perm[r-2], perm[r-1]
+		scores = b.Op("MatMul", nil, q.Name, b.Op("Transpose", graph.Attrs{"perm": perm}, k.Name))
 		if scale != "" {
 			scores = b.Op("Mul", nil, scores, scale)
 		}
 	} else {
 		// q (B, Tq, 1, d) + k (B, 1, Tv, d)
-		sum := b.Op("Add", nil, b.Op("Unsqueeze", nil, q.Name, b.Ints(2)), b.Op("Unsqueeze", nil, k.Name, b.Ints(1)))
+		sum := b.Op("Add", nil, b.Op("Unsqueeze", nil, q.Name, b.Ints(-2)), b.Op("Unsqueeze", nil, k.Name, b.Ints(-3)))
 		if l.Additive {
 			t := b.Op("Tanh", nil, sum)
 			if scale != "" {
@@ -132,7 +142,7 @@ func (l *Attention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	// The score mask: value mask (B, 1, Tv) and the causal mask (Tq, Tv), as 1/0.
 	var keep string
 	if v.Mask != "" {
-		keep = b.Op("Unsqueeze", nil, b.Op("Cast", graph.Attrs{"to": int64(tensor.Float32)}, v.Mask), b.Ints(1))
+		keep = b.Op("Unsqueeze", nil, b.Op("Cast", graph.Attrs{"to": int64(tensor.Float32)}, v.Mask), b.Ints(-2))
 	}
 	if l.Causal || l.UseCausalMask {
 		ones := b.Op("ConstantOfShape", graph.Attrs{"value": tensor.Must(tensor.Shape{1}, []float32{1})}, b.Op("Shape", nil, scores))
@@ -152,9 +162,15 @@ func (l *Attention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	if q.Mask != "" {
 		out = b.Op("Mul", nil, out, b.Op("Unsqueeze", nil, b.Op("Cast", graph.Attrs{"to": int64(tensor.Float32)}, q.Mask), b.Ints(-1)))
 	}
-	res := []Tensor{{Name: out, Shape: Shape{q.Shape[0], q.Shape[1], v.Shape[2]}, DType: tensor.Float32, Mask: q.Mask}}
+	res := []Tensor{{Name: out, Shape: attnOutShape(q.Shape, v.Shape), DType: tensor.Float32, Mask: q.Mask}}
 	if l.ReturnAttentionScores {
-		res = append(res, Tensor{Name: weights, Shape: Shape{q.Shape[0], q.Shape[1], v.Shape[1]}, DType: tensor.Float32})
+		res = append(res, Tensor{Name: weights, Shape: append(q.Shape[:len(q.Shape)-1].Clone(), v.Shape[len(v.Shape)-2]), DType: tensor.Float32})
 	}
 	return res, nil
+}
+
+// attnOutShape is Keras's output shape: the query's shape with the value's
+// feature size.
+func attnOutShape(q, v Shape) Shape {
+	return append(q[:len(q)-1].Clone(), v[len(v)-1])
 }

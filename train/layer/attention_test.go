@@ -32,6 +32,12 @@ func TestAttentionHand(t *testing.T) {
 	w0, w1 := softmax2(0, 1)
 	rnnClose(t, "dot scaled", out[0], []int{1, 2, 2}, rows(mix(w0, w1), mix(w0, w1)), 1e-6)
 
+	// Rank 2 (batch, dim), as Keras computes it: the products run across
+	// the batch, so the same numbers with the batch as the step axis.
+	l = rnnDecode(t, "Attention", `{"name":"a","use_scale":true}`, keras2)
+	out = rnnRun(t, l, keras2, [][]float32{{0.5}}, rnnIn{x: tensor.Must(tensor.Shape{2, 2}, []float32{1, 0, 0, 1})}, rnnIn{x: tensor.Must(tensor.Shape{2, 2}, []float32{1, 2, 3, 4})})
+	rnnClose(t, "rank 2", out[0], []int{2, 2}, rows(mix(w0, w1), mix(w0, w1)), 1e-6)
+
 	// Value mask (true, false): all weight on step 0. Query mask (true, false): row 1 zeroed.
 	l = rnnDecode(t, "Attention", `{"name":"a"}`, keras3)
 	out = rnnRun(t, l, keras3, nil, rnnIn{x: q, mask: []bool{true, false}}, rnnIn{x: v, mask: []bool{true, false}})
@@ -86,7 +92,7 @@ func TestMultiHeadAttentionHand(t *testing.T) {
 		want = append(want, c, 1-c)
 	}
 	rnnClose(t, "mha", out[0], []int{1, 2, 2}, want, 1e-5)
-	if p := l.Weights()[6].Path; p != "attention_output/vars/0" {
+	if p := l.Weights()[6].Path; p != "output_dense/vars/0" {
 		t.Errorf("output kernel path %q", p)
 	}
 

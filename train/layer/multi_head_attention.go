@@ -28,7 +28,7 @@ import (
 // and-ed, as Keras's _compute_attention_mask does; the output keeps the
 // query's mask. Dropout is ignored (inference). ReturnAttentionScores (a call
 // argument) adds A as a second output. In a .keras file the weights live
-// under query/, key/, value/ and attention_output/.
+// under query_dense/, key_dense/, value_dense/ and output_dense/.
 type MultiHeadAttention struct {
 	Base
 	NumHeads      int             `json:"num_heads"`
@@ -116,16 +116,17 @@ func (l *MultiHeadAttention) Build(in []Shape) ([]Shape, error) {
 		out = q[2]
 	}
 	if !l.Built {
-		add := func(part string, kernel, bias []int) {
-			l.AddWeight(part+"/kernel", kernel, true).Path = part + "/vars/0"
+		// Legacy h5 names ("query/kernel") and .keras paths ("query_dense/vars/0").
+		add := func(part, dense string, kernel, bias []int) {
+			l.AddWeight(part+"/kernel", kernel, true).Path = dense + "/vars/0"
 			if l.useBias() {
-				l.AddWeight(part+"/bias", bias, true).Path = part + "/vars/1"
+				l.AddWeight(part+"/bias", bias, true).Path = dense + "/vars/1"
 			}
 		}
-		add("query", []int{q[2], h, kd}, []int{h, kd})
-		add("key", []int{k[2], h, kd}, []int{h, kd})
-		add("value", []int{v[2], h, vd}, []int{h, vd})
-		add("attention_output", []int{h, vd, out}, []int{out})
+		add("query", "query_dense", []int{q[2], h, kd}, []int{h, kd})
+		add("key", "key_dense", []int{k[2], h, kd}, []int{h, kd})
+		add("value", "value_dense", []int{v[2], h, vd}, []int{h, vd})
+		add("attention_output", "output_dense", []int{h, vd, out}, []int{out})
 		l.Built = true
 	}
 	res := []Shape{{q[0], q[1], out}}
