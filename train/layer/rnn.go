@@ -137,7 +137,13 @@ func (c *RecurrentConfig) outputShapes(s Shape, step Shape, nStates int) []Shape
 }
 
 // rnnLoop is one recurrent pass over a batch-major sequence, lowered to an
-// ONNX Scan whose body is the cell's step.
+// ONNX Scan whose body is the cell's step. The input projection x·kernel +
+// bias is computed for all steps before the Scan. A Scan rather than ONNX's
+// LSTM/GRU/RNN ops, because those cannot express Keras's arbitrary masks
+// (sequence_lens only covers right padding, and their padded outputs are
+// zeros where Keras repeats the previous output), nor every Keras
+// activation (relu, selu, Keras 3's hard_sigmoid slope are fine, but
+// gelu, swish and the rest are not ONNX RNN activations).
 //
 // Masks follow Keras's backend rnn(): a step whose mask is false keeps
 // every state unchanged and outputs the previous step's output (zeros before
