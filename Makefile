@@ -5,11 +5,12 @@ CORPUS  ?= $(if $(KILN_CORPUS),$(KILN_CORPUS),../shared/corpus/onnx)
 BIN     := bin
 
 # Conformance floors: `make test` fails if a suite passes fewer tests than this.
-MIN_NODE   ?= 0
-MIN_SIMPLE ?= 0
-MIN_PYCONV ?= 0
-MIN_PYOP   ?= 0
-MIN_MODELS ?= 0
+# They are the counts reached when they were last raised; raise them as kiln improves.
+MIN_NODE   ?= 1573
+MIN_SIMPLE ?= 21
+MIN_PYCONV ?= 82
+MIN_PYOP   ?= 35
+MIN_MODELS ?= 13
 
 .PHONY: all build demo test unit conformance fuzz clean
 
@@ -38,7 +39,7 @@ conformance: build
 		echo "== ONNX conformance: pytorch-operator"; \
 		$(BIN)/krun conformance -q --min-pass $(MIN_PYOP) $(CORPUS)/pytorch-operator; \
 		echo "== ONNX conformance: models"; \
-		$(BIN)/krun conformance --min-pass $(MIN_MODELS) $(CORPUS)/models; \
+		$(BIN)/krun conformance -v --runs 1 --timeout 15m --min-pass $(MIN_MODELS) $(CORPUS)/models; \
 	else \
 		echo "== ONNX conformance suites skipped: no corpus at $(CORPUS) (set KILN_CORPUS to the ONNX corpus directory)"; \
 	fi

@@ -132,10 +132,10 @@ func TestEwRoundBits(t *testing.T) {
 		{65504, 0x7bff},
 		{65520, 0x7c00}, // halfway to the next binade rounds up to inf
 		{65519, 0x7bff},
-		{math.Ldexp(1, -24), 0x0001},  // smallest subnormal
-		{math.Ldexp(1, -25), 0x0000},  // halfway to 0: ties to even
-		{math.Ldexp(3, -26), 0x0001},  // above halfway
-		{math.Ldexp(1, -14), 0x0400},  // smallest normal
+		{math.Ldexp(1, -24), 0x0001},      // smallest subnormal
+		{math.Ldexp(1, -25), 0x0000},      // halfway to 0: ties to even
+		{math.Ldexp(3, -26), 0x0001},      // above halfway
+		{math.Ldexp(1, -14), 0x0400},      // smallest normal
 		{math.Ldexp(1023.5, -24), 0x0400}, // subnormal rounding up to normal
 		{1 + math.Ldexp(1, -11), 0x3c00},  // tie, even
 		{1 + math.Ldexp(3, -11), 0x3c02},  // tie, rounds up to even
@@ -158,7 +158,7 @@ func TestEwRoundBits(t *testing.T) {
 	}{
 		{1, 0x3f80},
 		{-0.5, 0xbf00},
-		{1 + math.Ldexp(1, -8), 0x3f80},                    // tie, even
+		{1 + math.Ldexp(1, -8), 0x3f80}, // tie, even
 		{1 + math.Ldexp(1, -8) + math.Ldexp(1, -40), 0x3f81}, // above the tie
 		{math.Inf(1), 0x7f80},
 		{math.MaxFloat32, 0x7f80},
