@@ -625,3 +625,35 @@ func init() {
 		Register(fmt.Sprintf("SeparableConv%dD", r), func() Layer { return &SeparableConv{ConvConfig: ConvConfig{rank: r}} }, sep...)
 	}
 }
+
+// NewConv returns a Conv of rank 1, 2 or 3 (Keras's Conv1D/2D/3D) named
+// name, configured by c; Build validates the config.
+func NewConv(name string, rank int, c ConvConfig) *Conv {
+	c.rank = rank
+	return &Conv{Base: Base{LayerName: name, ClassName: fmt.Sprintf("Conv%dD", rank)}, ConvConfig: c}
+}
+
+// NewConvTranspose returns a Conv1DTranspose/2D/3D.
+func NewConvTranspose(name string, rank int, c ConvConfig) *ConvTranspose {
+	c.rank = rank
+	l := &ConvTranspose{Base: Base{LayerName: name, ClassName: fmt.Sprintf("Conv%dDTranspose", rank)}, ConvConfig: c}
+	if len(c.OutputPadding) > 0 {
+		l.op = append([]int(nil), c.OutputPadding...)
+		for len(l.op) < rank {
+			l.op = append(l.op, l.op[0])
+		}
+	}
+	return l
+}
+
+// NewDepthwiseConv returns a DepthwiseConv1D/2D.
+func NewDepthwiseConv(name string, rank int, c ConvConfig) *DepthwiseConv {
+	c.rank = rank
+	return &DepthwiseConv{Base: Base{LayerName: name, ClassName: fmt.Sprintf("DepthwiseConv%dD", rank)}, ConvConfig: c}
+}
+
+// NewSeparableConv returns a SeparableConv1D/2D.
+func NewSeparableConv(name string, rank int, c ConvConfig) *SeparableConv {
+	c.rank = rank
+	return &SeparableConv{Base: Base{LayerName: name, ClassName: fmt.Sprintf("SeparableConv%dD", rank)}, ConvConfig: c}
+}

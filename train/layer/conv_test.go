@@ -355,3 +355,24 @@ func TestConvConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A layer made in Go (not decoded) validates its config at Build.
+func TestConvFromGo(t *testing.T) {
+	l := NewConv("c", 1, ConvConfig{Filters: 1, KernelSize: convInts{2}, Padding: "causal", UseBias: new(bool)})
+	out, err := l.Build([]Shape{{-1, 4, 1}})
+	if err != nil || out[0].String() != "(None, 4, 1)" {
+		t.Fatalf("Build: %v %v", out, err)
+	}
+	if len(l.Weights()) != 1 || l.Weights()[0].Value.Len() != 2 {
+		t.Fatalf("weights %v", l.Weights())
+	}
+	p := NewPooling("p", 2, true, []int{2, 2}, nil, "same")
+	out, err = p.Build([]Shape{{-1, 3, 3, 4}})
+	if err != nil || out[0].String() != "(None, 2, 2, 4)" {
+		t.Fatalf("pool Build: %v %v", out, err)
+	}
+	bad := NewConv("c", 2, ConvConfig{Filters: 1, KernelSize: convInts{1, 2, 3}})
+	if _, err := bad.Build([]Shape{{-1, 4, 4, 1}}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("bad kernel_size: %v", err)
+	}
+}

@@ -326,3 +326,23 @@ func init() {
 		Register(fmt.Sprintf("AdaptiveAveragePooling%dD", r), func() Layer { return &AdaptivePooling{rank: r, avg: true} })
 	}
 }
+
+// NewPooling returns MaxPooling{rank}D, or AveragePooling{rank}D when avg
+// is true; strides nil means pool_size.
+func NewPooling(name string, rank int, avg bool, poolSize, strides []int, padding string) *Pooling {
+	cls := "MaxPooling"
+	if avg {
+		cls = "AveragePooling"
+	}
+	return &Pooling{Base: Base{LayerName: name, ClassName: fmt.Sprintf("%s%dD", cls, rank)}, PoolSize: poolSize, Strides: strides, Padding: padding, rank: rank, avg: avg}
+}
+
+// NewGlobalPooling returns GlobalMaxPooling{rank}D, or
+// GlobalAveragePooling{rank}D when avg is true.
+func NewGlobalPooling(name string, rank int, avg, keepDims bool) *GlobalPooling {
+	cls := "GlobalMaxPooling"
+	if avg {
+		cls = "GlobalAveragePooling"
+	}
+	return &GlobalPooling{Base: Base{LayerName: name, ClassName: fmt.Sprintf("%s%dD", cls, rank)}, KeepDims: keepDims, rank: rank, avg: avg}
+}
