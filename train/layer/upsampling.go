@@ -11,9 +11,12 @@ import (
 // UpSampling is Keras's UpSampling1D/2D/3D: each spatial axis i is enlarged
 // size[i] times. "nearest" repeats every cell (out[o] = in[floor(o/size)]);
 // UpSampling2D's "bilinear" interpolates as the resize Keras calls:
-// half-pixel centres (in = (o + 0.5)/size - 0.5, clamped to the edge) in
-// Keras 3 and tf.keras 2.4+ (tf.image.resize), the asymmetric mapping
-// in = o/size of TF 1's resize_bilinear for older Keras 2. Other
+// half-pixel centres (in = (o + 0.5)/size - 0.5, clamped to the edge) for
+// Keras 3 and Keras 2.3+ (tf.keras in TensorFlow 2.1+ calls
+// tf.image.resize), the asymmetric mapping in = o/size of TensorFlow 1's
+// resize_bilinear for Keras 1 and Keras 2.0-2.2. The version number cannot
+// tell tf.keras "2.2.4-tf" of TensorFlow 2.0 (half-pixel) from that of
+// TensorFlow 1.13-1.15 (asymmetric); kiln takes the latter. Other
 // interpolations (bicubic, lanczos, area) are rejected. Keras 1 spellings
 // (length for UpSampling1D, dim_ordering) are accepted. No weights; it
 // lowers to ONNX Resize.
@@ -104,7 +107,7 @@ func (l *UpSampling) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	}
 	if l.Interpolation == "bilinear" {
 		mode := "half_pixel"
-		if v := b.Version; v.Major == 2 && v.Minor < 4 || v.Major == 1 {
+		if v := b.Version; v.Major == 2 && v.Minor < 3 || v.Major == 1 {
 			mode = "asymmetric"
 		}
 		if !l.channelsFirst {
