@@ -15,16 +15,19 @@ import (
 // MC x KC block of A is packed per ic and stays in L2, and one KC x NR
 // micro-panel of B (16 KB at KC=256) stays in L1 while the micro-kernel
 // sweeps the MR-row panels of A over it.
+//
+// The micro-tile (mr x nr) is the active micro-kernel's: 8x32 with
+// AVX-512, 6x16 with AVX2 or in Go.
+var mr, nr = asm.Tile()
+
 const (
-	mr = asm.MR
-	nr = asm.NR
 	// kcMax bounds the depth of a packed block; k is split into equal
 	// blocks of at most kcMax so that no block is a thin remainder.
 	kcMax = 256
-	// mcMax (a multiple of mr) bounds the rows of a packed A block:
+	// mcMax (a multiple of every mr) bounds the rows of a packed A block:
 	// 144*256*4 B = 144 KB of L2.
 	mcMax = 144
-	// ncMax (a multiple of nr) bounds the columns of a packed B block:
+	// ncMax (a multiple of every nr) bounds the columns of a packed B block:
 	// 256*2048*4 B = 2 MB.
 	ncMax = 2048
 )
@@ -121,7 +124,7 @@ type gemm struct {
 type workspace struct {
 	a   []float32 // mcMax x kcMax
 	b   []float32 // kcMax x ncMax
-	tmp [mr * nr]float32
+	tmp [asm.MaxMR * asm.MaxNR]float32
 }
 
 var workspaces = sync.Pool{New: func() any {
@@ -312,8 +315,24 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
 			continue
 		}
 		// op(A)[i][p] = a[i*lda+p]: gather one value from each row.
-		if mm == mr {
-			r := i0 + ir
+		r := i0 + ir
+		if mm == 8 && mr == 8 {
+			r0 := a[r*lda+p0 : r*lda+p0+kc]
+			r1 := a[(r+1)*lda+p0 : (r+1)*lda+p0+kc]
+			r2 := a[(r+2)*lda+p0 : (r+2)*lda+p0+kc]
+			r3 := a[(r+3)*lda+p0 : (r+3)*lda+p0+kc]
+			r4 := a[(r+4)*lda+p0 : (r+4)*lda+p0+kc]
+			r5 := a[(r+5)*lda+p0 : (r+5)*lda+p0+kc]
+			r6 := a[(r+6)*lda+p0 : (r+6)*lda+p0+kc]
+			r7 := a[(r+7)*lda+p0 : (r+7)*lda+p0+kc]
+			for p := range r0 {
+				dp := (*[8]float32)(d[p*8 : p*8+8])
+				dp[0], dp[1], dp[2], dp[3] = r0[p], r1[p], r2[p], r3[p]
+				dp[4], dp[5], dp[6], dp[7] = r4[p], r5[p], r6[p], r7[p]
+			}
+			continue
+		}
+		if mm == 6 && mr == 6 {
 			r0 := a[r*lda+p0 : r*lda+p0+kc]
 			r1 := a[(r+1)*lda+p0 : (r+1)*lda+p0+kc]
 			r2 := a[(r+2)*lda+p0 : (r+2)*lda+p0+kc]
@@ -321,15 +340,16 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
 			r4 := a[(r+4)*lda+p0 : (r+4)*lda+p0+kc]
 			r5 := a[(r+5)*lda+p0 : (r+5)*lda+p0+kc]
 			for p := range r0 {
-				dp := d[p*mr : p*mr+mr : p*mr+mr]
+				dp := (*[6]float32)(d[p*6 : p*6+6])
 				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}
 			continue
 		}
-		clear(d)
+		if mm < mr {
+			clear(d)
+		}
 		for i := 0; i < mm; i++ {
-			r := i0 + ir + i
-			row := a[r*lda+p0 : r*lda+p0+kc]
+			row := a[(r+i)*lda+p0 : (r+i)*lda+p0+kc]
 			for p, v := range row {
 				d[p*mr+i] = v
 			}

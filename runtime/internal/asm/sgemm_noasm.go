@@ -2,11 +2,14 @@
 
 package asm
 
-const useAVX2 = false
+const (
+	useAVX2   = false
+	useAVX512 = false
+)
 
 // sgemmKernel is SgemmKernel without checks; see SgemmKernel.
 func sgemmKernel(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-	sgemmKernelGo(k, a, b, c, ldc, alpha, beta)
+	sgemmKernelGo(tileMR, tileNR, k, a, b, c, ldc, alpha, beta)
 }
 
 func vexp(dst, src []float32)     { vexpGo(dst, src) }
