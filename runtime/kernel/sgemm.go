@@ -5,6 +5,8 @@
 package kernel
 
 import (
+	"os"
+	"strconv"
 	"sync"
 
 	"github.com/kiln-ml/kiln/runtime/internal/asm"
@@ -20,17 +22,33 @@ import (
 // AVX-512, 6x16 with AVX2 or in Go.
 var mr, nr = asm.Tile()
 
-const (
-	// kcMax bounds the depth of a packed block; k is split into equal
-	// blocks of at most kcMax so that no block is a thin remainder.
-	kcMax = 256
-	// mcMax (a multiple of every mr) bounds the rows of a packed A block:
-	// 144*256*4 B = 144 KB of L2.
-	mcMax = 144
-	// ncMax (a multiple of every nr) bounds the columns of a packed B block:
-	// 256*2048*4 B = 2 MB.
-	ncMax = 2048
+// kcMax bounds the depth of a packed block; k is split into equal blocks
+// of at most kcMax so that no block is a thin remainder. A kc x nr
+// micro-panel of B takes half of L1 or less (24 KB at 192 x 32, 16 KB at
+// 256 x 16). mcMax (a multiple of 6 and 8) bounds an A block (240 x 192 x 4
+// B = 180 KB of L2) and ncMax (a multiple of 16 and 32) a B block (384 KB),
+// so both stay in the 1 MB L2. The KILN_KC, KILN_MC and KILN_NC
+// environment variables override them for tuning (at most kcCap, mcCap,
+// ncCap).
+var (
+	kcMax = min(envInt("KILN_KC", defaultKC()), kcCap)
+	mcMax = min(max(envInt("KILN_MC", 240)/24*24, 24), mcCap)
+	ncMax = min(max(envInt("KILN_NC", 512)/32*32, 32), ncCap)
 )
+
+// Workspace capacities: the largest blocks the overrides may ask for.
+const (
+	kcCap = 512
+	mcCap = 480
+	ncCap = 4096
+)
+
+func defaultKC() int {
+	if nr >= 32 {
+		return 192
+	}
+	return 256
+}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
 // with the semantics of BLAS sgemm (cblas_sgemm with CblasRowMajor):
@@ -128,7 +146,7 @@ type workspace struct {
 }
 
 var workspaces = sync.Pool{New: func() any {
-	return &workspace{a: make([]float32, mcMax*kcMax), b: make([]float32, kcMax*ncMax)}
+	return &workspace{a: make([]float32, mcCap*kcCap), b: make([]float32, kcCap*ncCap)}
 }}
 
 // runAll runs the whole call, split over pool's workers.
@@ -392,4 +410,11 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 			}
 		}
 	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
