@@ -38,9 +38,9 @@ var (
 
 // Workspace capacities: the largest blocks the overrides may ask for.
 const (
-	kcCap = 512
+	kcCap = 384
 	mcCap = 480
-	ncCap = 4096
+	ncCap = 2048
 )
 
 func defaultKC() int {
