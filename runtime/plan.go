@@ -64,7 +64,6 @@ type execState struct {
 	ins    [][]*tensor.Tensor
 	outs   [][]*tensor.Tensor
 	vals   []ops.Value
-	region region
 	env    kernel.Env
 }
 
@@ -286,9 +285,9 @@ func (pl *plan) assignBuffers() {
 }
 
 // newState allocates the buffers and tensor headers of one execution state.
-func (pl *plan) newState(w *workers) (*execState, error) {
-	es := &execState{slots: make([]*tensor.Tensor, len(pl.slots)), region: region{w: w}}
-	es.env.Pool = &es.region
+func (pl *plan) newState(w *kernel.WorkerPool) (*execState, error) {
+	es := &execState{slots: make([]*tensor.Tensor, len(pl.slots))}
+	es.env.Pool = w
 	bufs := make([]*tensor.Tensor, len(pl.bufLens))
 	for i, n := range pl.bufLens {
 		t, err := tensor.NewChecked(pl.bufTypes[i], tensor.Shape{n})

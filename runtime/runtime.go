@@ -17,6 +17,7 @@ import (
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/kernel"
 )
 
 // Options tune compilation.
@@ -40,7 +41,7 @@ type Program struct {
 	// free lists, per step, the values whose last reader is that step.
 	free [][]string
 
-	workers  *workers
+	workers  *kernel.WorkerPool
 	planMu   sync.Mutex
 	plans    []*plan
 	lastPlan atomic.Pointer[plan]
@@ -82,7 +83,7 @@ func Compile(g *graph.Graph, opts ...Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.workers = newWorkers(o.Threads)
+	p.workers = kernel.NewWorkerPool(o.Threads)
 	if o.NoPlan {
 		p.noPlan.Store(true)
 	}
@@ -93,7 +94,7 @@ func Compile(g *graph.Graph, opts ...Options) (*Program, error) {
 // be run again. Programs that are simply dropped leak only idle goroutines.
 func (p *Program) Close() {
 	if p.workers != nil {
-		p.workers.close()
+		p.workers.Close()
 	}
 }
 

@@ -52,7 +52,7 @@ const chunkGrain = 1 << 14
 func (c *chunked) Run(env *Env, in, out []*tensor.Tensor) {
 	parts := 1
 	if env != nil && env.Pool != nil {
-		parts = env.Pool.Threads()
+		parts = env.Pool.Workers()
 	}
 	if parts > c.n/chunkGrain {
 		parts = c.n / chunkGrain

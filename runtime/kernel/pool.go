@@ -4,6 +4,8 @@ import (
 	goruntime "runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
 // Pool runs f(0), ..., f(n-1), possibly concurrently, and returns when all
@@ -36,6 +38,9 @@ type WorkerPool struct {
 
 type parallelCall struct {
 	f    func(i int)
+	t    Task
+	in   []*tensor.Tensor
+	out  []*tensor.Tensor
 	n    int64
 	next atomic.Int64
 	wg   sync.WaitGroup
@@ -74,6 +79,30 @@ func (p *WorkerPool) Parallel(n int, f func(i int)) {
 	}
 	c := calls.Get().(*parallelCall)
 	c.f, c.n = f, int64(n)
+	p.run(c, n)
+}
+
+// ParallelTask runs t.RunPart(i, in, out) for i in [0, n) on the workers
+// and the calling goroutine, without allocating.
+func (p *WorkerPool) ParallelTask(n int, t Task, in, out []*tensor.Tensor) {
+	if n <= 0 {
+		return
+	}
+	if n == 1 || p.threads == 1 {
+		for i := range n {
+			t.RunPart(i, in, out)
+		}
+		return
+	}
+	c := calls.Get().(*parallelCall)
+	c.t, c.in, c.out, c.n = t, in, out, int64(n)
+	p.run(c, n)
+}
+
+// Threads is Workers (kernel.Runner).
+func (p *WorkerPool) Threads() int { return p.threads }
+
+func (p *WorkerPool) run(c *parallelCall, n int) {
 	c.next.Store(0)
 	helpers := min(p.threads-1, n-1)
 	c.wg.Add(helpers)
@@ -82,7 +111,7 @@ func (p *WorkerPool) Parallel(n int, f func(i int)) {
 	}
 	c.drain()
 	c.wg.Wait()
-	c.f = nil
+	c.f, c.t, c.in, c.out = nil, nil, nil, nil
 	calls.Put(c)
 }
 
@@ -92,7 +121,11 @@ func (c *parallelCall) drain() {
 		if i >= c.n {
 			return
 		}
-		c.f(int(i))
+		if c.t != nil {
+			c.t.RunPart(int(i), c.in, c.out)
+		} else {
+			c.f(int(i))
+		}
 	}
 }
 

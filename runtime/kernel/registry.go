@@ -31,10 +31,10 @@ type Spec struct {
 	Threads int
 }
 
-// Env is what a kernel may use while running: the thread pool and a
-// scratch buffer owned by the calling execution state.
+// Env is what a kernel may use while running: the program's thread pool
+// and a scratch buffer owned by the calling execution state.
 type Env struct {
-	Pool    Runner
+	Pool    *WorkerPool
 	scratch []float32
 }
 
@@ -46,20 +46,6 @@ func (e *Env) Scratch(n int) []float32 {
 		e.scratch = make([]float32, n)
 	}
 	return e.scratch[:n]
-}
-
-// Runner runs n independent pieces of work, possibly in parallel, and
-// returns when all are done. Work items must be safe to run concurrently
-// for different i.
-type Runner interface {
-	// Parallel calls f(i) for i in [0, n). The closure usually costs an
-	// allocation; hot kernels use ParallelTask.
-	Parallel(n int, f func(i int))
-	// ParallelTask calls t.RunPart(i, in, out) for i in [0, n) without
-	// allocating.
-	ParallelTask(n int, t Task, in, out []*tensor.Tensor)
-	// Threads is the number of workers (1 means serial).
-	Threads() int
 }
 
 // Task is a kernel's parallel body: part i of n over the node's inputs and
