@@ -305,3 +305,5 @@ func loadZip(path string, opts Options, build buildFunc) (kerasModel, *Info, err
 	}
 	return m, info, nil
 }
+
+func wrapPath(path string, err error) error { return fmt.Errorf("h5: %s: %w", path, err) }
