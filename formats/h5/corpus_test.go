@@ -261,7 +261,7 @@ type namedTensor struct {
 // predictions/<name> (outputs/ holds training labels in some files, so it
 // is never used).
 func readIOH5(path string) (ins, outs []*namedTensor, err error) {
-	h5mu.Lock()
+	lockH5()
 	defer h5mu.Unlock()
 	f, err := hdf5.OpenFile(path, hdf5.F_ACC_RDONLY)
 	if err != nil {

@@ -142,6 +142,14 @@ import (
 
 var h5mu sync.Mutex
 
+// lockH5 serializes libhdf5 calls. It also silences libhdf5's automatic
+// error printing, which some builds keep per OS thread: errors are
+// returned as values instead of printed to stderr.
+func lockH5() {
+	h5mu.Lock()
+	C.kiln_h5_quiet()
+}
+
 func init() {
 	// libhdf5 prints its error stack to stderr on every failed call unless
 	// told not to; errors are returned as values instead.

@@ -145,7 +145,7 @@ func archJSON(path string) ([]byte, string, string, error) {
 }
 
 func loadHDF5(path string, opts Options, build buildFunc) (kerasModel, *Info, error) {
-	h5mu.Lock()
+	lockH5()
 	defer h5mu.Unlock()
 	f, err := hdf5.OpenFile(path, hdf5.F_ACC_RDONLY)
 	if err != nil {
@@ -293,7 +293,7 @@ func loadZip(path string, opts Options, build buildFunc) (kerasModel, *Info, err
 	if err != nil {
 		return nil, nil, err
 	}
-	h5mu.Lock()
+	lockH5()
 	defer h5mu.Unlock()
 	f, err := hdf5.OpenFile(tmp.Name(), hdf5.F_ACC_RDONLY)
 	if err != nil {
