@@ -241,9 +241,10 @@ const (
 // ToF8E8M0 converts f to float8e8m0 as ONNX does: the sign is ignored, the
 // float32 exponent field is kept and rounded up by one according to mode
 // (Up: if any mantissa bit is set; Nearest: if the mantissa is at least one
-// half, except an exact half with a zero exponent field), zero gives 2^-127
-// (0x00), NaN and infinities give NaN (0xFF). Rounding past 2^127 gives
-// 2^127 with saturate and NaN without.
+// half, so ties go up; Down: never), zero gives 2^-127 (0x00), NaN and
+// infinities give NaN (0xFF). Rounding past 2^127 gives 2^127 with saturate
+// and NaN without. Magnitudes below 2^-126 give 2^-127 or 2^-126 by the
+// same rules applied to their value.
 func ToF8E8M0(f float32, saturate bool, mode E8M0Rounding) F8E8M0 {
 	b := math.Float32bits(f)
 	e := b >> 23 & 0xff
@@ -252,11 +253,26 @@ func ToF8E8M0(f float32, saturate bool, mode E8M0Rounding) F8E8M0 {
 	}
 	m := b & 0x7fffff
 	up := false
+	if e == 0 {
+		// Subnormal float32 (below 2^-126): choose between 2^-127 and
+		// 2^-126 by value. (ONNX's reference applies the bit test for
+		// normal numbers here, which rounds 2^-127 itself up.)
+		switch mode {
+		case E8M0Up:
+			up = m > 0x400000
+		case E8M0Nearest:
+			up = m >= 0x600000
+		}
+		if up {
+			return 1
+		}
+		return 0
+	}
 	switch mode {
 	case E8M0Up:
 		up = m != 0
 	case E8M0Nearest:
-		up = m&0x400000 != 0 && (m&0x3fffff != 0 || e > 0)
+		up = m >= 0x400000
 	}
 	if up {
 		if e == 0xfe && saturate {
