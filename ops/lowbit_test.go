@@ -142,3 +142,25 @@ func TestLbQuantize(t *testing.T) {
 		lbSame(t, c.name, out[0], c.want)
 	}
 }
+
+// Data-movement and selection ops carry the low-precision types unchanged.
+func TestLbMovement(t *testing.T) {
+	x := tensor.From(tensor.Shape{2, 2}, []tensor.F8E4M3FN{0x38, 0x40, 0x44, 0x48})
+	cases := []struct {
+		op   string
+		in   []Value
+		want *tensor.Tensor
+	}{
+		{"Transpose", []Value{x}, tensor.From(tensor.Shape{2, 2}, []tensor.F8E4M3FN{0x38, 0x44, 0x40, 0x48})},
+		{"Gather", []Value{x, lbVec[int64](1)}, tensor.From(tensor.Shape{1, 2}, []tensor.F8E4M3FN{0x44, 0x48})},
+		{"Where", []Value{lbVec(true, false), lbVec[tensor.I4](-8, 7), lbVec[tensor.I4](1, 2)}, lbVec[tensor.I4](-8, 2)},
+		{"Identity", []Value{lbVec[tensor.U2](3, 1)}, lbVec[tensor.U2](3, 1)},
+	}
+	for _, c := range cases {
+		out, err := ewRun(t, c.op, nil, 1, c.in...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.op, err)
+		}
+		lbSame(t, c.op, out[0].(*tensor.Tensor), c.want)
+	}
+}
