@@ -373,7 +373,9 @@ func sliceView(buf *tensor.Tensor, shape tensor.Shape) (*tensor.Tensor, error) {
 	case []string:
 		data = d[:n:n]
 	default:
-		return nil, fmt.Errorf("runtime: cannot plan buffers of %T", d)
+		// The low-precision types and any others: the tensor package
+		// knows how to slice them.
+		return buf.Prefix(shape)
 	}
 	return tensor.FromSlice(shape, data)
 }
