@@ -1,0 +1,107 @@
+package kernel
+
+import "github.com/kiln-ml/kiln/runtime/internal/asm"
+
+// PackedA is an m x k left operand packed once into the micro-kernel's
+// panel layout, for constant weights on the A side (a convolution's
+// W [M, C*kh*kw] in Y = W x im2col(X)). It is immutable and may be shared
+// by concurrent calls.
+//
+// Layout: k is cut into blocks of kc rows; block pc (starting at depth pc)
+// begins at data[pc*mpad] and holds mpad/MR panels, each kc x MR floats,
+// k-major (panel ir at offset ir*kc), with rows past m zero.
+type PackedA struct {
+	m, k, kc, mpad int
+	data           []float32
+}
+
+// M returns the number of rows of the packed operand.
+func (p *PackedA) M() int { return p.m }
+
+// K returns the depth of the packed operand.
+func (p *PackedA) K() int { return p.k }
+
+// PackA packs op(A) (m x k; A stored m x k with lda >= k, or k x m with
+// lda >= m when transA) for the packed-A drivers.
+func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
+	mpad := (m + mr - 1) / mr * mr
+	p := &PackedA{m: m, k: k, kc: splitK(k), mpad: mpad, data: make([]float32, max(k, 1)*mpad)}
+	for pc := 0; pc < k; pc += p.kc {
+		kc := min(p.kc, k-pc)
+		packA(p.data[pc*mpad:pc*mpad+kc*mpad], transA, a, lda, 0, m, pc, kc)
+	}
+	return p
+}
+
+// bSource produces blocks of a k x n right-hand operand in the
+// micro-kernel's packed layout: either a stored row-major matrix (b, ldb)
+// or, when conv is set, the im2col matrix of the image x, which is never
+// stored and is built block by block. It is a concrete type (not an
+// interface) so that a caller's value on the stack does not escape.
+type bSource struct {
+	b    []float32
+	ldb  int
+	conv *convGeom
+}
+
+// pack writes depth [p0, p0+kc) and columns [j0, j0+nc) in panels of NR
+// columns, k-major (dst[panel*kc*NR + p*NR + j]). Columns of the last panel
+// past nc may hold anything: their results are discarded.
+func (s *bSource) pack(dst []float32, p0, kc, j0, nc int) {
+	if s.conv != nil {
+		s.conv.packIm2col(dst, s.b, p0, kc, j0, nc)
+		return
+	}
+	packB(dst, false, s.b, s.ldb, p0, kc, j0, nc)
+}
+
+// gemmPA computes the columns [j0, j1) of C = A*B + beta*C for the packed
+// A (rows [i0, i1), i0 and i1 multiples of MR or i1 == m) and B produced
+// by src, then applies ep (its row index is the row of A, so a per-row
+// bias is indexed by A's row). C holds rows of A from c[0]; j0 is the
+// start of a panel (a multiple of NR relative to the first column src
+// produces). It runs on the calling goroutine with the workspace ws.
+func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []float32, ldc int, beta float32, ep *Epilogue) {
+	k, kc0 := pa.k, pa.kc
+	if k == 0 {
+		g := gemm{m: pa.m, beta: beta, c: c, ldc: ldc, ep: ep}
+		g.scaleC(i0, i1, j0, j1)
+		return
+	}
+	for jc := j0; jc < j1; jc += ncMax {
+		nc := min(ncMax, j1-jc)
+		for pc := 0; pc < k; pc += kc0 {
+			kc := min(kc0, k-pc)
+			src.pack(ws.b, pc, kc, jc, nc)
+			bt := beta
+			if pc > 0 {
+				bt = 1
+			}
+			var e *Epilogue
+			if pc+kc >= k {
+				e = ep
+			}
+			ablk := pa.data[pc*pa.mpad:]
+			for jr := 0; jr < nc; jr += nr {
+				bp := ws.b[jr*kc : jr*kc+kc*nr]
+				nn := min(nr, nc-jr)
+				for ir := i0; ir < i1; ir += mr {
+					ap := ablk[ir*kc : ir*kc+kc*mr]
+					mm := min(mr, i1-ir)
+					off := ir*ldc + jc + jr
+					if mm == mr && nn == nr {
+						asm.SgemmKernel(kc, ap, bp, c[off:], ldc, 1, bt)
+					} else {
+						asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
+						mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, bt)
+					}
+					if e != nil {
+						for i := 0; i < mm; i++ {
+							e.applyRow(c[off+i*ldc:off+i*ldc+nn], ir+i, jc+jr)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package runtime
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kiln-ml/kiln/ops/graph"
+	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/kernel"
+)
+
+// gemmCase is a Conv, MatMul or Gemm node checked against its reference
+// op. k is the length of the dot products behind each output (the
+// tolerance scales with it).
+type gemmCase struct {
+	kcase
+	k    int
+	want string // kernel name expected to be chosen ("" = any fast kernel)
+}
+
+// ints64 turns ints into an int64 attribute value.
+func ints64(v ...int) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
+}
+
+func convCase(x, w tensor.Shape, bias bool, attrs graph.Attrs, want string) gemmCase {
+	shapes := []tensor.Shape{x, w}
+	params := map[int]bool{1: true}
+	if bias {
+		shapes = append(shapes, tensor.Shape{w[0]})
+		params[2] = true
+	}
+	k := w[1]
+	for _, d := range w[2:] {
+		k *= d
+	}
+	if attrs == nil {
+		attrs = graph.Attrs{}
+	}
+	return gemmCase{kcase: kcase{op: "Conv", attrs: attrs, shapes: shapes, params: params}, k: k, want: want}
+}
+
+// TestGemmKernelsMatchReference holds the Conv, MatMul and Gemm kernels to
+// the reference ops on random N(0, 1) inputs, on 1 and 2 threads. The
+// tolerance is 1e-5*(k+1) absolute plus 1e-5 relative: a float32 dot
+// product of k such terms (each |term| a few units, partial sums up to
+// about sqrt(k)) accumulates at most k roundings of 2^-24 times its
+// running magnitude, well inside that bound, while a wrong index gives
+// errors of order 1.
+func TestGemmKernelsMatchReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	a := func(kv ...any) graph.Attrs {
+		m := graph.Attrs{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	cases := []gemmCase{
+		convCase(tensor.Shape{1, 3, 9, 9}, tensor.Shape{4, 3, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{2, 3, 9, 11}, tensor.Shape{5, 3, 3, 3}, false, a("pads", ints64(1, 0, 2, 1), "strides", ints64(2, 2)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{2, 3, 20, 20}, tensor.Shape{9, 3, 7, 7}, true, a("pads", ints64(3, 3, 3, 3), "strides", ints64(2, 2)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{1, 16, 7, 7}, tensor.Shape{40, 16, 1, 1}, true, nil, "Conv/f32-gemm"),
+		convCase(tensor.Shape{3, 16, 8, 8}, tensor.Shape{8, 16, 1, 1}, true, a("strides", ints64(2, 2)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{2, 8, 10, 9}, tensor.Shape{12, 2, 3, 3}, true, a("group", int64(4), "pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{1, 2, 9, 9}, tensor.Shape{3, 2, 3, 2}, false, a("dilations", ints64(2, 2), "strides", ints64(1, 3), "pads", ints64(0, 2, 1, 0)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{1, 3, 10, 10}, tensor.Shape{4, 3, 3, 3}, true, a("auto_pad", "SAME_UPPER", "strides", ints64(2, 2)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{1, 3, 10, 10}, tensor.Shape{4, 3, 4, 4}, true, a("auto_pad", "SAME_LOWER"), "Conv/f32-gemm"),
+		convCase(tensor.Shape{1, 1, 5, 5}, tensor.Shape{2, 1, 3, 3}, true, a("pads", ints64(4, 4, 4, 4)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{2, 4, 30}, tensor.Shape{6, 4, 5}, true, a("pads", ints64(2, 2), "strides", ints64(2)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{1, 6, 28, 28}, tensor.Shape{16, 6, 5, 5}, true, nil, "Conv/f32-gemm"),
+		convCase(tensor.Shape{2, 64, 14, 14}, tensor.Shape{128, 64, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm"),
+		convCase(tensor.Shape{1, 256, 7, 7}, tensor.Shape{300, 256, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm"),
+	}
+	for _, c := range cases {
+		checkGemmCase(t, r, c)
+	}
+}
+
+func checkGemmCase(t *testing.T, r *rand.Rand, c gemmCase) {
+	t.Helper()
+	g, feeds := singleNode(r, c.kcase)
+	ref, err := Compile(g, Options{NoPlan: true})
+	if err != nil {
+		t.Fatalf("%s %v: %v", c.op, c.shapes, err)
+	}
+	want := make([]*tensor.Tensor, 1)
+	if err := ref.RunInto(context.Background(), feeds, want); err != nil {
+		t.Fatalf("%s %v: %v", c.op, c.shapes, err)
+	}
+	tol := 1e-5 * float64(c.k+1)
+	for _, threads := range []int{1, 2} {
+		fast, err := Compile(g, Options{Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for run := 0; run < 2; run++ {
+			got := make([]*tensor.Tensor, 1)
+			if err := fast.RunInto(context.Background(), feeds, got); err != nil {
+				t.Fatalf("%s %v: %v", c.op, c.shapes, err)
+			}
+			if !got[0].Shape().Equal(want[0].Shape()) {
+				t.Fatalf("%s %v: shape %v, want %v", c.op, c.shapes, got[0].Shape(), want[0].Shape())
+			}
+			gw, ww := got[0].F32(), want[0].F32()
+			for i := range ww {
+				if d := math.Abs(float64(gw[i] - ww[i])); !(d <= tol+1e-5*math.Abs(float64(ww[i]))) {
+					t.Fatalf("%s %v %v threads %d run %d: element %d is %v, want %v", c.op, c.shapes, c.attrs, threads, run, i, gw[i], ww[i])
+				}
+			}
+		}
+		pl, _, _ := fast.planFor(context.Background(), feeds)
+		if pl == nil || pl.kernels != 1 {
+			t.Errorf("%s %v: no fast kernel was selected", c.op, c.shapes)
+		} else if c.want != "" && pl.steps[0].kname != c.want {
+			t.Errorf("%s %v %v: kernel %s, want %s", c.op, c.shapes, c.attrs, pl.steps[0].kname, c.want)
+		}
+		fast.Close()
+	}
+}
+
+var _ = kernel.ActNone
