@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync"
+
 	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
@@ -10,12 +12,19 @@ import (
 //	Y[n, g*M/G + m, :] = W_g[m, :] x im2col(X[n, g*C/G : (g+1)*C/G])
 //
 // The weights W_g (M/G x C/G*kh*kw) are the A operand, packed once when
-// the kernel is made; the im2col matrix is the B operand and is never
-// stored: its blocks are packed straight from the image (bSource). A 1x1
-// convolution with unit stride and no padding reads X as the B matrix
-// directly. The bias and the fused activation are the GEMM epilogue (per
-// output channel, i.e. per row of C); a residual input (kiln FusedConv's Z)
-// is copied into Y first and accumulated with beta = 1.
+// the kernel is made. The im2col matrix is the B operand and is never
+// stored. Each image is first copied, zero-padded, into sh*sw phase planes
+// per channel (plane (py, px) holds the padded pixels (qy*sh+py,
+// qx*sw+px)), each plane wq = ow + (kw-1)*dw/sw columns wide. Then, over
+// "wide" output columns j = oy*wq + ox (ox < wq; columns ox >= ow are
+// computed and dropped), the im2col row of tap (c, ki, kj) is one
+// contiguous window of the planes: row p = planes[off[p] + j]. So B blocks
+// are packed by plain copies, and a wide block of C is compacted into Y
+// (adding the bias and any residual, then the activation) while it is in
+// cache. A 1x1 convolution with unit stride and no padding reads X as the
+// B matrix directly and applies the bias and activation in the GEMM
+// epilogue; a residual input (kiln FusedConv's Z) is then copied into Y
+// first and accumulated with beta = 1.
 
 // convGeom is the geometry of one group's convolution of one image, in
 // 2-D (a 1-D convolution has h = kh = 1).
@@ -91,89 +100,30 @@ func convParams(s *Spec, xs, ws, ys tensor.Shape) (g convGeom, group int, ok boo
 	return g, group, true
 }
 
-// packIm2col packs depth [p0, p0+kc) and columns [j0, j0+nc) of the
-// im2col matrix of the image x (g.c channels of g.h x g.w) into panels of
-// NR columns, k-major:
-//
-//	dst[(j/NR)*kc*NR + p*NR + j%NR] = x[ci][oy*sh-pt+ki*dh][ox*sw-pl+kj*dw]
-//
-// for depth p0+p = (ci*kh+ki)*kw+kj and column j0+j = oy*ow+ox, zero where
-// the index falls in the padding.
-func (g *convGeom) packIm2col(dst, x []float32, p0, kc, j0, nc int) {
-	khw := g.kh * g.kw
-	ci, r := p0/khw, p0%khw
-	ki, kj := r/g.kw, r%g.kw
-	oy0, ox0 := j0/g.ow, j0%g.ow
-	hw := g.h * g.w
-	for p := 0; p < kc; p++ {
-		img := x[ci*hw : ci*hw+hw]
-		yoff := ki*g.dh - g.pt
-		xoff := kj*g.dw - g.pl
-		// Output columns ox in [oxa, oxb) read inside the image row.
-		oxa := 0
-		if xoff < 0 {
-			oxa = min((-xoff+g.sw-1)/g.sw, g.ow)
-		}
-		oxb := g.ow
-		if last := xoff + (g.ow-1)*g.sw; last >= g.w {
-			oxb = max(min((g.w-1-xoff)/g.sw+1, g.ow), oxa)
-		}
-		oy, ox := oy0, ox0
-		for j := 0; j < nc; {
-			off := j % nr
-			run := min(g.ow-ox, nr-off, nc-j)
-			d := dst[(j/nr)*kc*nr+p*nr+off:]
-			d = d[:run]
-			iy := oy*g.sh + yoff
-			a, b := max(ox, oxa), min(ox+run, oxb)
-			if iy < 0 || iy >= g.h || a >= b {
-				clear(d)
-			} else {
-				row := img[iy*g.w : iy*g.w+g.w]
-				clear(d[:a-ox])
-				clear(d[b-ox:])
-				if g.sw == 1 {
-					copy(d[a-ox:b-ox], row[a+xoff:b+xoff])
-				} else {
-					s := a*g.sw + xoff
-					dd := d[a-ox : b-ox]
-					for t := range dd {
-						dd[t] = row[s]
-						s += g.sw
-					}
-				}
-			}
-			j += run
-			ox += run
-			if ox == g.ow {
-				ox = 0
-				oy++
-			}
-		}
-		if kj++; kj == g.kw {
-			kj = 0
-			if ki++; ki == g.kh {
-				ki = 0
-				ci++
-			}
-		}
-	}
-}
-
 // convGemm is the GEMM convolution kernel.
 type convGemm struct {
-	g              convGeom
-	n, groups      int
-	cin, m, mpg    int
-	hw, inHW       int
-	direct         bool // 1x1, unit stride, no padding: X is the B matrix
-	residual       bool // input 3 is added before the activation
-	pa             []*PackedA
-	eps            []Epilogue // per group
-	hasEp          bool
-	parts          int
-	splitRows      bool
-	units, mpanels int
+	g           convGeom
+	n, groups   int
+	cin, m, mpg int
+	hw, inHW    int
+	direct      bool // 1x1, unit stride, no padding: X is the B matrix
+	residual    bool // input 3 is added before the activation
+	pa          []*PackedA
+	eps         []Epilogue // per group
+	hasEp       bool
+
+	// Phase planes (all but direct): nph planes of hq x wq per channel.
+	nph, hq, wq   int
+	plane, chanSz int
+	imgSize       int     // floats of planes per image, with slack
+	offs          []int32 // im2col row p of a group: window start in its planes
+	cols          int     // GEMM columns per image: oh*wq (or hw when direct)
+	wide          bool    // wq > ow: compact each C block into Y
+
+	parts, tparts int
+	splitRows     bool
+	units         int // column panels over all images and groups
+	mpanels       int // row panels of a group
 }
 
 func init() {
@@ -181,9 +131,10 @@ func init() {
 }
 
 // newConvGemm makes the GEMM convolution kernel for a Conv-like node
-// (inputs X, W, optional B, optional residual Z when residual) with the
-// activation of ep, or returns nil when it does not apply (W not
-// constant, not float32, 3-D, or attributes it does not understand).
+// (inputs X, W, optional B, and, when residual, an optional Z of Y's shape
+// added before the activation) with the activation of ep, or returns nil
+// when it does not apply (W or B not constant, not float32, 3-D, or
+// attributes it does not understand).
 func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 	if len(s.In) < 2 || len(s.Out) != 1 || s.In[1].Const == nil {
 		return nil
@@ -217,10 +168,7 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 	}
 	var bias []float32
 	if len(s.In) > 2 && s.In[2].DType != tensor.Undefined {
-		if s.In[2].Shape.Size() != m {
-			return nil
-		}
-		if s.In[2].Const == nil {
+		if s.In[2].Shape.Size() != m || s.In[2].Const == nil {
 			return nil
 		}
 		bias = s.In[2].Const.F32()
@@ -231,6 +179,8 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 		} else if !s.In[3].Shape.Equal(ys) {
 			return nil
 		}
+	} else if len(s.In) > 3 && s.In[3].DType != tensor.Undefined {
+		return nil
 	}
 	k := &convGemm{g: g, n: int(xs[0]), groups: group, cin: cin, m: m, mpg: m / group,
 		hw: g.oh * g.ow, inHW: g.h * g.w, residual: residual}
@@ -249,6 +199,30 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 		k.eps[gi] = e
 	}
 	k.hasEp = bias != nil || ep.Act != ActNone
+	k.cols = k.hw
+	if !k.direct {
+		k.nph = g.sh * g.sw
+		k.wq = g.ow + (g.kw-1)*g.dw/g.sw
+		k.hq = g.oh + (g.kh-1)*g.dh/g.sh + 1 // a spare row for the wide columns' overrun
+		k.plane = k.hq * k.wq
+		k.chanSz = k.nph * k.plane
+		k.imgSize = cin*k.chanSz + 2*nr
+		k.cols = g.oh * k.wq
+		k.wide = k.wq > g.ow
+		k.offs = make([]int32, 0, kdim)
+		for ci := range g.c {
+			for ki := range g.kh {
+				for kj := range g.kw {
+					dy, dx := ki*g.dh, kj*g.dw
+					ph := (dy%g.sh)*g.sw + dx%g.sw
+					k.offs = append(k.offs, int32(ci*k.chanSz+ph*k.plane+dy/g.sh*k.wq+dx/g.sw))
+				}
+			}
+		}
+		if int64(k.n)*int64(k.imgSize) > 1<<31-1 {
+			return nil
+		}
+	}
 	k.plan(s.Threads)
 	return k
 }
@@ -257,11 +231,12 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 // panels of output pixels, over images and groups) or, when there are too
 // few of those to balance, by rows (output channels).
 func (k *convGemm) plan(threads int) {
-	p := (k.hw + nr - 1) / nr
+	p := (k.cols + nr - 1) / nr
 	k.units = k.n * k.groups * p
 	k.mpanels = (k.mpg + mr - 1) / mr
 	flops := 2 * k.n * k.m * k.hw * k.g.c * k.g.kh * k.g.kw
 	k.parts = max(min(threads, flops/(1<<20)), 1)
+	k.tparts = max(min(threads, k.n*k.cin*k.chanSz/(1<<14)), 1)
 	if k.parts == 1 {
 		return
 	}
@@ -273,40 +248,106 @@ func (k *convGemm) plan(threads int) {
 	}
 }
 
+// convRun is one Run's state, shared by its parallel parts.
+type convRun struct {
+	k      *convGemm
+	planes []float32 // phase planes of every image
+	chunks []float32 // per part: a group's rows x ncMax block of wide C
+	phase  int       // 0: fill the planes, 1: GEMM
+}
+
+var convRuns = sync.Pool{New: func() any { return new(convRun) }}
+
 func (k *convGemm) Run(env *Env, in, out []*tensor.Tensor) {
-	if k.residual {
+	if k.residual && !k.wide {
 		copy(out[0].F32(), in[3].F32())
 	}
-	if k.parts > 1 && env != nil && env.Pool != nil {
-		env.Pool.ParallelTask(k.parts, k, in, out)
+	st := convRuns.Get().(*convRun)
+	st.k = k
+	np := 0
+	if !k.direct {
+		np = k.n * k.imgSize
+	}
+	nc := 0
+	if k.wide {
+		nc = k.parts * k.mpg * ncMax
+	}
+	if np+nc > 0 {
+		var buf []float32
+		if env != nil {
+			buf = env.Scratch(np + nc)
+		} else {
+			buf = make([]float32, np+nc)
+		}
+		st.planes, st.chunks = buf[:np], buf[np:]
+	}
+	if !k.direct {
+		st.phase = 0
+		runParts(env, k.tparts, st, in, out)
+	}
+	st.phase = 1
+	runParts(env, k.parts, st, in, out)
+	*st = convRun{}
+	convRuns.Put(st)
+}
+
+// runParts runs t's parts 0..n-1 on env's pool (or the calling goroutine).
+func runParts(env *Env, n int, t Task, in, out []*tensor.Tensor) {
+	if n > 1 && env != nil && env.Pool != nil {
+		env.Pool.ParallelTask(n, t, in, out)
 		return
 	}
-	for i := range k.parts {
-		k.RunPart(i, in, out)
+	for i := range n {
+		t.RunPart(i, in, out)
 	}
 }
 
-// RunPart runs part i of k.parts (Task).
-func (k *convGemm) RunPart(i int, in, out []*tensor.Tensor) {
+// RunPart runs part i of the current phase (Task).
+func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
+	k := st.k
+	if st.phase == 0 {
+		u := k.n * k.cin
+		for c := u * i / k.tparts; c < u*(i+1)/k.tparts; c++ {
+			nb, ci := c/k.cin, c%k.cin
+			k.fillPlanes(st.planes[nb*k.imgSize+ci*k.chanSz:nb*k.imgSize+(ci+1)*k.chanSz], in[0].F32()[c*k.inHW:(c+1)*k.inHW])
+		}
+		return
+	}
 	x, y := in[0].F32(), out[0].F32()
-	var beta float32
+	var z []float32
 	if k.residual {
+		z = in[3].F32()
+	}
+	var beta float32
+	if k.residual && !k.wide {
 		beta = 1
 	}
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
-	src := bSource{ldb: k.hw}
-	if !k.direct {
-		src.conv = &k.g
+	var chunk []float32
+	if k.wide {
+		chunk = st.chunks[i*k.mpg*ncMax : (i+1)*k.mpg*ncMax]
 	}
+	src := bSource{ldb: k.hw, offs: k.offs}
 	run := func(nb, gi, i0, i1, j0, j1 int) {
-		src.b = x[(nb*k.cin+gi*k.g.c)*k.inHW:]
-		c := y[(nb*k.m+gi*k.mpg)*k.hw:]
-		var ep *Epilogue
-		if k.hasEp {
-			ep = &k.eps[gi]
+		if k.direct {
+			src.b = x[(nb*k.cin+gi*k.g.c)*k.inHW:]
+		} else {
+			src.b = st.planes[nb*k.imgSize+gi*k.g.c*k.chanSz:]
 		}
-		gemmPA(ws, k.pa[gi], &src, i0, i1, j0, j1, c, k.hw, beta, ep)
+		if !k.wide {
+			var ep *Epilogue
+			if k.hasEp {
+				ep = &k.eps[gi]
+			}
+			gemmPA(ws, k.pa[gi], &src, i0, i1, j0, j1, y[(nb*k.m+gi*k.mpg)*k.hw:], k.hw, 0, beta, ep)
+			return
+		}
+		for jc := j0; jc < j1; jc += ncMax {
+			je := min(jc+ncMax, j1)
+			gemmPA(ws, k.pa[gi], &src, i0, i1, jc, je, chunk, ncMax, jc, 0, nil)
+			k.compact(chunk, y, z, nb, gi, i0, i1, jc, je)
+		}
 	}
 	if k.splitRows {
 		i0 := k.mpanels * i / k.parts * mr
@@ -316,17 +357,97 @@ func (k *convGemm) RunPart(i int, in, out []*tensor.Tensor) {
 		}
 		for nb := range k.n {
 			for gi := range k.groups {
-				run(nb, gi, i0, i1, 0, k.hw)
+				run(nb, gi, i0, i1, 0, k.cols)
 			}
 		}
 		return
 	}
-	p := (k.hw + nr - 1) / nr
+	p := (k.cols + nr - 1) / nr
 	lo, hi := k.units*i/k.parts, k.units*(i+1)/k.parts
 	for u := lo; u < hi; {
-		seg := u / p // image * groups + group
+		seg := u / p // image*groups + group
 		end := min(hi, (seg+1)*p)
-		run(seg/k.groups, seg%k.groups, 0, k.mpg, (u-seg*p)*nr, min((end-seg*p)*nr, k.hw))
+		run(seg/k.groups, seg%k.groups, 0, k.mpg, (u-seg*p)*nr, min((end-seg*p)*nr, k.cols))
 		u = end
+	}
+}
+
+// fillPlanes writes one channel's zero-padded phase planes:
+// dst[(py*sw+px)*plane + qy*wq + qx] = x[qy*sh+py-pt][qx*sw+px-pl].
+func (k *convGemm) fillPlanes(dst, x []float32) {
+	g := &k.g
+	for py := range g.sh {
+		for px := range g.sw {
+			pl := dst[(py*g.sw+px)*k.plane : (py*g.sw+px+1)*k.plane]
+			x0 := px - g.pl
+			// Columns qx in [qa, qb) read inside the image.
+			qa := 0
+			if x0 < 0 {
+				qa = min((-x0+g.sw-1)/g.sw, k.wq)
+			}
+			qb := qa
+			if x0+qa*g.sw < g.w {
+				qb = max(min((g.w-1-x0)/g.sw+1, k.wq), qa)
+			}
+			for qy := range k.hq {
+				row := pl[qy*k.wq : qy*k.wq+k.wq]
+				iy := qy*g.sh + py - g.pt
+				if iy < 0 || iy >= g.h || qa >= qb {
+					clear(row)
+					continue
+				}
+				src := x[iy*g.w : iy*g.w+g.w]
+				clear(row[:qa])
+				clear(row[qb:])
+				if g.sw == 1 {
+					copy(row[qa:qb], src[qa+x0:qb+x0])
+					continue
+				}
+				s := qa*g.sw + x0
+				for q := qa; q < qb; q++ {
+					row[q] = src[s]
+					s += g.sw
+				}
+			}
+		}
+	}
+}
+
+// compact moves the valid columns of the wide block chunk (rows [i0, i1)
+// of group gi, wide columns [jc, je), chunk[i*ncMax + j-jc]) of image nb
+// into Y, adding the bias and the residual z (when not nil) and applying
+// the activation.
+func (k *convGemm) compact(chunk, y, z []float32, nb, gi, i0, i1, jc, je int) {
+	ep := &k.eps[gi]
+	ow, wq := k.g.ow, k.wq
+	for i := i0; i < i1; i++ {
+		src := chunk[i*ncMax : i*ncMax+je-jc]
+		base := (nb*k.m + gi*k.mpg + i) * k.hw
+		var b float32
+		if ep.Bias != nil {
+			b = ep.Bias[i]
+		}
+		for oy := jc / wq; oy*wq < je; oy++ {
+			a, e := max(jc, oy*wq), min(je, oy*wq+ow)
+			if a >= e {
+				continue
+			}
+			s := src[a-jc : e-jc]
+			o := base + oy*ow + a - oy*wq
+			d := y[o : o+len(s)]
+			if z != nil {
+				zz := z[o : o+len(s)]
+				for t, v := range s {
+					d[t] = v + b + zz[t]
+				}
+			} else {
+				for t, v := range s {
+					d[t] = v + b
+				}
+			}
+			if ep.Act != ActNone {
+				ep.Apply(d)
+			}
+		}
 	}
 }

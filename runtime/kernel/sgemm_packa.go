@@ -34,38 +34,53 @@ func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
 }
 
 // bSource produces blocks of a k x n right-hand operand in the
-// micro-kernel's packed layout: either a stored row-major matrix (b, ldb)
-// or, when conv is set, the im2col matrix of the image x, which is never
-// stored and is built block by block. It is a concrete type (not an
-// interface) so that a caller's value on the stack does not escape.
+// micro-kernel's packed layout. Row p of the operand is b[offs[p]+j] for
+// columns j when offs is set (the rows of a convolution's implicit im2col
+// matrix are shifted windows of one buffer), else b[p*ldb+j]. It is a
+// concrete type (not an interface) so that a caller's value on the stack
+// does not escape.
 type bSource struct {
 	b    []float32
 	ldb  int
-	conv *convGeom
+	offs []int32
 }
 
 // pack writes depth [p0, p0+kc) and columns [j0, j0+nc) in panels of NR
-// columns, k-major (dst[panel*kc*NR + p*NR + j]). Columns of the last panel
-// past nc may hold anything: their results are discarded.
+// columns, k-major (dst[panel*kc*NR + p*NR + j]). With offs, the columns
+// of the last panel past nc are read too (the caller leaves room for them
+// in b) and hold anything: their results are discarded.
 func (s *bSource) pack(dst []float32, p0, kc, j0, nc int) {
-	if s.conv != nil {
-		s.conv.packIm2col(dst, s.b, p0, kc, j0, nc)
+	if s.offs != nil {
+		packShifted(dst, s.b, s.offs[p0:p0+kc], j0, nc)
 		return
 	}
 	packB(dst, false, s.b, s.ldb, p0, kc, j0, nc)
 }
 
+// packShifted packs the panels of rows b[offs[p]+j0 : offs[p]+j0+nc].
+func packShifted(dst, b []float32, offs []int32, j0, nc int) {
+	kc := len(offs)
+	for jr := 0; jr < nc; jr += nr {
+		d := dst[jr*kc : jr*kc+kc*nr]
+		base := j0 + jr
+		for p, o := range offs {
+			o := int(o) + base
+			copy(d[p*nr:p*nr+nr], b[o:o+nr])
+		}
+	}
+}
+
 // gemmPA computes the columns [j0, j1) of C = A*B + beta*C for the packed
-// A (rows [i0, i1), i0 and i1 multiples of MR or i1 == m) and B produced
-// by src, then applies ep (its row index is the row of A, so a per-row
-// bias is indexed by A's row). C holds rows of A from c[0]; j0 is the
-// start of a panel (a multiple of NR relative to the first column src
-// produces). It runs on the calling goroutine with the workspace ws.
-func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []float32, ldc int, beta float32, ep *Epilogue) {
+// A (rows [i0, i1), i0 a multiple of MR) and B produced by src, then
+// applies ep (its row index is the row of A, so a per-row bias is indexed
+// by A's row). C[i][j] is c[i*ldc + j - cj]: C holds rows of A from c[0]
+// and B's columns from cj on. It runs on the calling goroutine with the
+// workspace ws.
+func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []float32, ldc, cj int, beta float32, ep *Epilogue) {
 	k, kc0 := pa.k, pa.kc
 	if k == 0 {
 		g := gemm{m: pa.m, beta: beta, c: c, ldc: ldc, ep: ep}
-		g.scaleC(i0, i1, j0, j1)
+		g.scaleC(i0, i1, j0-cj, j1-cj)
 		return
 	}
 	for jc := j0; jc < j1; jc += ncMax {
@@ -88,7 +103,7 @@ func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []fl
 				for ir := i0; ir < i1; ir += mr {
 					ap := ablk[ir*kc : ir*kc+kc*mr]
 					mm := min(mr, i1-ir)
-					off := ir*ldc + jc + jr
+					off := ir*ldc + jc + jr - cj
 					if mm == mr && nn == nr {
 						asm.SgemmKernel(kc, ap, bp, c[off:], ldc, 1, bt)
 					} else {
