@@ -77,6 +77,12 @@ func TestGemmKernelsMatchReference(t *testing.T) {
 		convCase(tensor.Shape{1, 6, 28, 28}, tensor.Shape{16, 6, 5, 5}, true, nil, "Conv/f32-gemm"),
 		convCase(tensor.Shape{2, 64, 14, 14}, tensor.Shape{128, 64, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm"),
 		convCase(tensor.Shape{1, 256, 7, 7}, tensor.Shape{300, 256, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm"),
+		// Depthwise 3x3.
+		convCase(tensor.Shape{1, 8, 9, 9}, tensor.Shape{8, 1, 3, 3}, true, a("group", int64(8), "pads", ints64(1, 1, 1, 1)), "Conv/f32-dw3x3"),
+		convCase(tensor.Shape{2, 5, 20, 19}, tensor.Shape{5, 1, 3, 3}, false, a("group", int64(5), "pads", ints64(1, 1, 1, 1), "strides", ints64(2, 2)), "Conv/f32-dw3x3"),
+		convCase(tensor.Shape{1, 3, 40, 37}, tensor.Shape{3, 1, 3, 3}, true, a("group", int64(3), "pads", ints64(0, 2, 1, 0), "dilations", ints64(2, 1)), "Conv/f32-dw3x3"),
+		convCase(tensor.Shape{1, 32, 112, 112}, tensor.Shape{32, 1, 3, 3}, true, a("group", int64(32), "pads", ints64(1, 1, 1, 1)), "Conv/f32-dw3x3"),
+		convCase(tensor.Shape{1, 4, 7, 7}, tensor.Shape{4, 1, 3, 3}, true, a("group", int64(4), "auto_pad", "SAME_UPPER", "strides", ints64(2, 2)), "Conv/f32-dw3x3"),
 	}
 	for _, c := range cases {
 		checkGemmCase(t, r, c)

@@ -112,13 +112,11 @@ type convGemm struct {
 	eps         []Epilogue // per group
 	hasEp       bool
 
-	// Phase planes (all but direct): nph planes of hq x wq per channel.
-	nph, hq, wq   int
-	plane, chanSz int
-	imgSize       int     // floats of planes per image, with slack
-	offs          []int32 // im2col row p of a group: window start in its planes
-	cols          int     // GEMM columns per image: oh*wq (or hw when direct)
-	wide          bool    // wq > ow: compact each C block into Y
+	planeGeom         // phase planes (all but direct)
+	imgSize   int     // floats of planes per image, with slack
+	offs      []int32 // im2col row p of a group: window start in its planes
+	cols      int     // GEMM columns per image: oh*wq (or hw when direct)
+	wide      bool    // wq > ow: compact each C block into Y
 
 	parts, tparts int
 	splitRows     bool
@@ -201,11 +199,7 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 	k.hasEp = bias != nil || ep.Act != ActNone
 	k.cols = k.hw
 	if !k.direct {
-		k.nph = g.sh * g.sw
-		k.wq = g.ow + (g.kw-1)*g.dw/g.sw
-		k.hq = g.oh + (g.kh-1)*g.dh/g.sh + 1 // a spare row for the wide columns' overrun
-		k.plane = k.hq * k.wq
-		k.chanSz = k.nph * k.plane
+		k.planeGeom = newPlaneGeom(g)
 		k.imgSize = cin*k.chanSz + 2*nr
 		k.cols = g.oh * k.wq
 		k.wide = k.wq > g.ow
@@ -213,9 +207,7 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 		for ci := range g.c {
 			for ki := range g.kh {
 				for kj := range g.kw {
-					dy, dx := ki*g.dh, kj*g.dw
-					ph := (dy%g.sh)*g.sw + dx%g.sw
-					k.offs = append(k.offs, int32(ci*k.chanSz+ph*k.plane+dy/g.sh*k.wq+dx/g.sw))
+					k.offs = append(k.offs, int32(ci*k.chanSz+k.tapOffset(ki, kj)))
 				}
 			}
 		}
@@ -372,9 +364,35 @@ func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
 	}
 }
 
+// planeGeom is the layout of one channel's zero-padded phase planes: for
+// a stride (sh, sw), sh*sw planes of hq x wq, plane (py, px) holding the
+// padded pixels (qy*sh+py, qx*sw+px). Tap (ki, kj) of output (oy, ox)
+// reads plane ((ki*dh)%sh, (kj*dw)%sw) at (oy + ki*dh/sh, ox + kj*dw/sw).
+type planeGeom struct {
+	g             convGeom
+	nph, hq, wq   int
+	plane, chanSz int
+}
+
+func newPlaneGeom(g convGeom) planeGeom {
+	p := planeGeom{g: g, nph: g.sh * g.sw}
+	p.wq = g.ow + (g.kw-1)*g.dw/g.sw
+	p.hq = g.oh + (g.kh-1)*g.dh/g.sh + 1 // a spare row for wide columns' overrun
+	p.plane = p.hq * p.wq
+	p.chanSz = p.nph * p.plane
+	return p
+}
+
+// tapOffset is the offset of tap (ki, kj) in a channel's planes.
+func (k *planeGeom) tapOffset(ki, kj int) int {
+	g := &k.g
+	dy, dx := ki*g.dh, kj*g.dw
+	return ((dy%g.sh)*g.sw+dx%g.sw)*k.plane + dy/g.sh*k.wq + dx/g.sw
+}
+
 // fillPlanes writes one channel's zero-padded phase planes:
 // dst[(py*sw+px)*plane + qy*wq + qx] = x[qy*sh+py-pt][qx*sw+px-pl].
-func (k *convGemm) fillPlanes(dst, x []float32) {
+func (k *planeGeom) fillPlanes(dst, x []float32) {
 	g := &k.g
 	for py := range g.sh {
 		for px := range g.sw {
@@ -403,11 +421,7 @@ func (k *convGemm) fillPlanes(dst, x []float32) {
 					copy(row[qa:qb], src[qa+x0:qb+x0])
 					continue
 				}
-				s := qa*g.sw + x0
-				for q := qa; q < qb; q++ {
-					row[q] = src[s]
-					s += g.sw
-				}
+				gatherStrided(row[qa:qb], src[qa*g.sw+x0:], g.sw)
 			}
 		}
 	}
@@ -449,5 +463,22 @@ func (k *convGemm) compact(chunk, y, z []float32, nb, gi, i0, i1, jc, je int) {
 				ep.Apply(d)
 			}
 		}
+	}
+}
+
+// gatherStrided sets dst[i] = src[i*stride].
+func gatherStrided(dst, src []float32, stride int) {
+	if len(dst) == 0 {
+		return
+	}
+	src = src[:(len(dst)-1)*stride+1]
+	if stride == 2 {
+		for i := range dst {
+			dst[i] = src[2*i]
+		}
+		return
+	}
+	for i := range dst {
+		dst[i] = src[i*stride]
 	}
 }
