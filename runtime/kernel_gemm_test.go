@@ -84,6 +84,59 @@ func TestGemmKernelsMatchReference(t *testing.T) {
 		convCase(tensor.Shape{1, 32, 112, 112}, tensor.Shape{32, 1, 3, 3}, true, a("group", int64(32), "pads", ints64(1, 1, 1, 1)), "Conv/f32-dw3x3"),
 		convCase(tensor.Shape{1, 4, 7, 7}, tensor.Shape{4, 1, 3, 3}, true, a("group", int64(4), "auto_pad", "SAME_UPPER", "strides", ints64(2, 2)), "Conv/f32-dw3x3"),
 	}
+	mm := func(a, b tensor.Shape, constB bool, want string) gemmCase {
+		c := gemmCase{kcase: kcase{op: "MatMul", shapes: []tensor.Shape{a, b}, params: map[int]bool{1: constB}}, k: a[len(a)-1], want: want}
+		return c
+	}
+	cases = append(cases,
+		mm(tensor.Shape{2, 3, 5, 7}, tensor.Shape{7, 9}, true, "MatMul/f32"),
+		mm(tensor.Shape{1, 784}, tensor.Shape{784, 512}, true, "MatMul/f32"),
+		mm(tensor.Shape{8, 512}, tensor.Shape{512, 10}, true, "MatMul/f32"),
+		mm(tensor.Shape{784}, tensor.Shape{784, 70}, true, "MatMul/f32"),
+		mm(tensor.Shape{5, 33}, tensor.Shape{33}, true, "MatMul/f32"),
+		mm(tensor.Shape{2, 4, 16, 8}, tensor.Shape{2, 4, 8, 16}, false, "MatMul/f32"),
+		mm(tensor.Shape{2, 4, 1, 8}, tensor.Shape{2, 4, 8, 40}, false, "MatMul/f32"),
+		mm(tensor.Shape{3, 1, 4, 5}, tensor.Shape{2, 5, 6}, false, "MatMul/f32"),
+		mm(tensor.Shape{3, 1, 4, 5}, tensor.Shape{2, 5, 6}, true, "MatMul/f32"),
+		mm(tensor.Shape{4, 5}, tensor.Shape{3, 5, 6}, false, "MatMul/f32"),
+		mm(tensor.Shape{6, 50, 64}, tensor.Shape{64, 64}, false, "MatMul/f32"),
+	)
+	gm := func(m, k, n int, ta, tb bool, alpha, beta float32, c tensor.Shape, constC bool) gemmCase {
+		as, bs := tensor.Shape{m, k}, tensor.Shape{k, n}
+		if ta {
+			as = tensor.Shape{k, m}
+		}
+		if tb {
+			bs = tensor.Shape{n, k}
+		}
+		attrs := graph.Attrs{"alpha": alpha, "beta": beta}
+		if ta {
+			attrs["transA"] = int64(1)
+		}
+		if tb {
+			attrs["transB"] = int64(1)
+		}
+		shapes := []tensor.Shape{as, bs}
+		params := map[int]bool{1: true}
+		if c != nil {
+			shapes = append(shapes, c)
+			params[2] = constC
+		}
+		return gemmCase{kcase: kcase{op: "Gemm", attrs: attrs, shapes: shapes, params: params}, k: k, want: "Gemm/f32"}
+	}
+	cases = append(cases,
+		gm(8, 512, 1000, false, true, 1, 1, tensor.Shape{1000}, true),
+		gm(1, 512, 1000, false, true, 1, 1, tensor.Shape{1000}, true),
+		gm(7, 30, 20, true, false, 0.5, 2, tensor.Shape{1, 20}, true),
+		gm(7, 30, 20, true, true, 1, -1, tensor.Shape{7, 1}, true),
+		gm(7, 30, 20, false, false, 1, 0.5, tensor.Shape{7, 20}, true),
+		gm(7, 30, 20, false, false, 1, 0.5, tensor.Shape{7, 20}, false),
+		gm(7, 30, 20, false, true, 2, 3, tensor.Shape{}, true),
+		gm(9, 30, 20, false, true, 1, 1, tensor.Shape{20}, false),
+		gm(9, 30, 20, false, false, 1, 1, nil, false),
+		gm(1, 64, 1, false, false, 1, 1, tensor.Shape{1}, true),
+		gemmCase{kcase: kcase{op: "Gemm", attrs: graph.Attrs{"transB": int64(1)}, shapes: []tensor.Shape{{5, 6}, {7, 6}, {7}}}, k: 6, want: "Gemm/f32"},
+	)
 	for _, c := range cases {
 		checkGemmCase(t, r, c)
 	}
@@ -128,6 +181,61 @@ func checkGemmCase(t *testing.T, r *rand.Rand, c gemmCase) {
 			t.Errorf("%s %v %v: kernel %s, want %s", c.op, c.shapes, c.attrs, pl.steps[0].kname, c.want)
 		}
 		fast.Close()
+	}
+}
+
+// TestGemmPlanDoesNotAllocate runs a small CNN and MLP made of the
+// Conv, MatMul and Gemm kernels (and elementwise ones) and checks a planned
+// run allocates nothing, on 1 and 2 threads.
+func TestGemmPlanDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	param := func(name string, s ...int) *graph.Param {
+		return &graph.Param{Name: name, Tensor: randTensor(r, tensor.Shape(s))}
+	}
+	node := func(name, op string, in []string, attrs graph.Attrs) *graph.Node {
+		if attrs == nil {
+			attrs = graph.Attrs{}
+		}
+		return &graph.Node{Name: name, Op: op, Inputs: in, Outputs: []string{name}, Attrs: attrs}
+	}
+	g := &graph.Graph{
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, 2, 3, 16, 16)}},
+		Outputs: []*graph.Value{{Name: "out", Type: graph.UnrankedType(tensor.Float32)}},
+		Params: []*graph.Param{param("w1", 16, 3, 3, 3), param("b1", 16), param("wd", 16, 1, 3, 3), param("bd", 16),
+			param("w2", 32, 16, 1, 1), param("w3", 32*8*8, 64), param("w4", 10, 64), param("b4", 10)},
+		Nodes: []*graph.Node{
+			node("c1", "Conv", []string{"x", "w1", "b1"}, graph.Attrs{"pads": ints64(1, 1, 1, 1)}),
+			node("r1", "Relu", []string{"c1"}, nil),
+			node("dw", "Conv", []string{"r1", "wd", "bd"}, graph.Attrs{"pads": ints64(1, 1, 1, 1), "strides": ints64(2, 2), "group": int64(16)}),
+			node("c2", "Conv", []string{"dw", "w2"}, nil),
+			node("f", "Flatten", []string{"c2"}, graph.Attrs{"axis": int64(1)}),
+			node("mm", "MatMul", []string{"f", "w3"}, nil),
+			node("out", "Gemm", []string{"mm", "w4", "b4"}, graph.Attrs{"transB": int64(1)}),
+		},
+	}
+	for _, threads := range []int{1, 2} {
+		p, err := Compile(g, Options{Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := []*tensor.Tensor{randTensor(r, tensor.Shape{2, 3, 16, 16})}
+		out := []*tensor.Tensor{tensor.New(tensor.Float32, 2, 10)}
+		ctx := context.Background()
+		for i := 0; i < 3; i++ {
+			if err := p.RunInto(ctx, in, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if steps, k := p.planned(in); k != steps-1 { // Flatten is a view
+			t.Errorf("threads %d: %d of %d steps have fast kernels", threads, k, steps)
+		}
+		if a := testing.AllocsPerRun(100, func() { p.RunInto(ctx, in, out) }); a != 0 {
+			t.Errorf("threads %d: %v allocations per planned run, want 0", threads, a)
+		}
+		p.Close()
 	}
 }
 

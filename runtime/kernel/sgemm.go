@@ -107,8 +107,13 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 // SgemmPacked computes C = alpha*op(A)*B + beta*C, then applies ep (nil for
 // none), with B packed by PackB: op(A) is m x pb.K(), C is m x pb.N(). A,
 // C, alpha and beta are as for Sgemm. pool may be nil (calling goroutine
-// only). It does not allocate in steady state.
+// only). It does not allocate in steady state. A single row (m = 1, a
+// matrix-vector product) runs on a GEMV path that streams B once.
 func SgemmPacked(pool Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, ep *Epilogue) {
+	if m == 1 && !transA && alpha != 0 && pb.k > 0 && pb.n > 0 {
+		runGemv(pool, a[:pb.k], pb, alpha, beta, c[:pb.n], ep)
+		return
+	}
 	g := gemm{transA: transA, m: m, n: pb.n, k: pb.k, alpha: alpha, a: a, lda: lda, pb: pb, beta: beta, c: c, ldc: ldc, ep: ep}
 	g.kc = pb.kc
 	g.runAll(pool)
