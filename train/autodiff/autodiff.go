@@ -40,6 +40,7 @@ var ErrNoGradient = errors.New("no gradient rule")
 // Errors name the node and op on the path that has no gradient rule
 // (wrapping ErrNoGradient), or a rule's own error.
 func Grad(g *graph.Graph, loss string, wrt []string) (grads []string, err error) {
+	prepare(g)
 	e := newEmitter(g, nil, nil)
 	lt, ok := e.types[loss]
 	if !e.defined(loss) {
@@ -71,6 +72,28 @@ func Grad(g *graph.Graph, loss string, wrt []string) (grads []string, err error)
 		return nil, err
 	}
 	return res, nil
+}
+
+// prepare makes the forward graph expose what the backward pass reads:
+// a Dropout node without its mask output gets one (an added output changes
+// nothing the node computes).
+func prepare(g *graph.Graph) {
+	used := map[string]bool{}
+	g.Walk(func(_ *graph.Graph, n *graph.Node) {
+		for _, o := range n.Outputs {
+			used[o] = true
+		}
+	})
+	for _, n := range g.Nodes {
+		if n.Domain == "" && n.Op == "Dropout" && (len(n.Outputs) < 2 || n.Outputs[1] == "") {
+			name := n.Outputs[0] + "/mask"
+			for i := 1; used[name]; i++ {
+				name = fmt.Sprintf("%s/mask_%d", n.Outputs[0], i)
+			}
+			used[name] = true
+			n.Outputs = append(n.Outputs[:1], name)
+		}
+	}
 }
 
 // backprop appends to e's graph the gradients of the seeded values with
