@@ -100,7 +100,12 @@ func gNeg(e GradEmitter, a string) string    { return e.Op("Neg", nil, a) }
 
 // gZerosLike returns zeros of x's run-time shape and element type.
 func gZerosLike(e GradEmitter, x string) string {
-	dt := gDType(e, x)
+	t, ok := e.Type(x)
+	if !ok || t.DType == tensor.Undefined {
+		z := e.Op("CastLike", nil, e.Const(tensor.Scalar(0.0)), x)
+		return e.Op("Expand", nil, z, gShape(e, x))
+	}
+	dt := t.DType
 	return e.Op("ConstantOfShape", graph.Attrs{"value": tensor.ConvertFloat64s(dt, tensor.Shape{1}, []float64{0}, false, 0)}, gShape(e, x))
 }
 

@@ -51,7 +51,7 @@ func Grad(g *graph.Graph, loss string, wrt []string) (grads []string, err error)
 			return nil, fmt.Errorf("autodiff: %q is not a value of graph %q", w, g.Name)
 		}
 	}
-	dt := tensor.Float32
+	dt := tensor.Undefined
 	if ok && lt.DType != tensor.Undefined {
 		dt = lt.DType
 		if !dt.IsFloat() {
@@ -59,7 +59,7 @@ func Grad(g *graph.Graph, loss string, wrt []string) (grads []string, err error)
 		}
 	}
 	var seed string
-	if ok && lt.Static() {
+	if ok && lt.Static() && dt != tensor.Undefined {
 		if tensor.Shape(lt.Shape).Size() != 1 {
 			return nil, fmt.Errorf("autodiff: loss %q has type %v; want a scalar (reduce it first)", loss, lt)
 		}

@@ -217,8 +217,13 @@ func (e *emitter) sum(acc map[string][]string, name string) string {
 	return s
 }
 
-// fill returns a tensor of ref's shape (taken at run time) filled with v.
+// fill returns a tensor of ref's shape filled with v, of element type dt,
+// or of ref's element type at run time when dt is Undefined.
 func (e *emitter) fill(ref string, dt tensor.DType, v float64) string {
+	if dt == tensor.Undefined {
+		c := e.Op("CastLike", nil, e.Const(tensor.Scalar(v)), ref)
+		return e.Op("Expand", nil, c, e.Op("Shape", nil, ref))
+	}
 	if t, ok := e.types[ref]; ok && t.Static() {
 		n := tensor.Shape(t.Shape).Size()
 		vals := make([]float64, n)
@@ -230,7 +235,15 @@ func (e *emitter) fill(ref string, dt tensor.DType, v float64) string {
 	return e.Op("ConstantOfShape", graph.Attrs{"value": tensor.ConvertFloat64s(dt, tensor.Shape{1}, []float64{v}, false, 0)}, e.Op("Shape", nil, ref))
 }
 
+// knownDType returns a value's element type, or Undefined.
+func (e *emitter) knownDType(name string) tensor.DType {
+	if t, ok := e.types[name]; ok {
+		return t.DType
+	}
+	return tensor.Undefined
+}
+
 // zerosLike returns zeros of ref's shape and type.
 func (e *emitter) zerosLike(ref string) string {
-	return e.fill(ref, e.dtype(ref), 0)
+	return e.fill(ref, e.knownDType(ref), 0)
 }
