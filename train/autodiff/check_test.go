@@ -15,7 +15,7 @@ import (
 // differences of the loss L = Σ out·R for a fixed random R. They run in
 // float64 (every reference kernel computes in float64, and layer graphs are
 // promoted to float64 by promote64), with step h = 1e-6: the truncation
-// error h²·f''' and the rounding error ε·|L|/h (ε = 2.2e-16) are both
+// error h²·f”' and the rounding error ε·|L|/h (ε = 2.2e-16) are both
 // below 1e-9 for the O(1) values used, so a tolerance of 1e-6 absolute plus
 // 1e-5 relative leaves a wide margin while catching any wrong rule (a wrong
 // rule is off by O(1)).
