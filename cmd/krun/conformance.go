@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/kiln-ml/kiln/internal/conformance"
+	"github.com/kiln-ml/kiln/ops/graph"
+	"github.com/kiln-ml/kiln/runtime/pass"
 	"github.com/spf13/cobra"
 )
 
@@ -22,6 +25,8 @@ type conformanceOptions struct {
 	Verbose bool
 	Quiet   bool
 	MinPass int
+	Passes  int
+	Disable []string
 	Out     io.Writer
 }
 
@@ -52,6 +57,8 @@ Prints each failing test with a reason, a table of failure reasons, and a final
 	cmd.Flags().Float64Var(&o.ATol, "atol", conformance.DefaultATol, "absolute tolerance")
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "also list passing and skipped tests")
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only the summary, not each failing test")
+	cmd.Flags().IntVar(&o.Passes, "passes", 0, "rewrite each graph with the graph passes up to this level first (0 none, 1 cleanups, 2 fusions, 3 layout)")
+	cmd.Flags().StringSliceVar(&o.Disable, "disable-pass", nil, "graph passes not to run (with --passes): "+strings.Join(pass.Names(), ", "))
 	cmd.Flags().IntVar(&o.MinPass, "min-pass", 0, "exit with an error when fewer tests pass (a regression guard)")
 	return cmd
 }
@@ -68,7 +75,15 @@ func runConformance(o *conformanceOptions) error {
 	if jobs <= 0 {
 		jobs = numCPU()
 	}
-	results := conformance.Run(dirs, conformance.Options{RTol: o.RTol, ATol: o.ATol, Timeout: o.Timeout, Workers: jobs})
+	co := conformance.Options{RTol: o.RTol, ATol: o.ATol, Timeout: o.Timeout, Workers: jobs}
+	if o.Passes > 0 || len(o.Disable) > 0 {
+		po := &pass.Options{Level: o.Passes, Disable: o.Disable}
+		if _, err := pass.Apply(&graph.Graph{}, *po); err != nil {
+			return err
+		}
+		co.Passes = po
+	}
+	results := conformance.Run(dirs, co)
 	for _, r := range results {
 		switch {
 		case r.Status == conformance.Fail && !o.Quiet:

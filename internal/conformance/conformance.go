@@ -23,6 +23,7 @@ import (
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/runtime"
+	"github.com/kiln-ml/kiln/runtime/pass"
 )
 
 // Default tolerances of ONNX's backend test loader (onnx/backend/test/loader).
@@ -56,6 +57,9 @@ type Options struct {
 	RTol, ATol float64
 	Timeout    time.Duration // per test
 	Workers    int
+	// Passes, if set, rewrites each model's graph with pass.Apply before it
+	// is compiled.
+	Passes *pass.Options
 	// Progress, if set, is called after each test.
 	Progress func(done, total int, r Result)
 }
@@ -202,7 +206,13 @@ func check(ctx context.Context, dir string, o Options) Result {
 		}
 		return fail("load error", err)
 	}
-	prog, err := runtime.Compile(m.Graph, runtime.Options{Threads: 1})
+	g := m.Graph
+	if o.Passes != nil {
+		if g, err = pass.Apply(g, *o.Passes); err != nil {
+			return fail("pass error", err)
+		}
+	}
+	prog, err := runtime.Compile(g, runtime.Options{Threads: 1})
 	if err != nil {
 		return fail("compile error", err)
 	}
