@@ -127,7 +127,7 @@ func fuseOneAttention(g *graph.Graph, ix *index, nm *namer, types map[string]gra
 	}
 	if mask != "" {
 		mt, ok := types[mask]
-		if !ok || mt.Unranked || len(mt.Shape) > 4 || mt.DType != st.DType {
+		if !ok || mt.Unranked || len(mt.Shape) < 1 || len(mt.Shape) > 4 || mt.DType != st.DType {
 			return false
 		}
 		want := []int{qs.Shape[0], qs.Shape[1], qs.Shape[2], ks.Shape[3]}

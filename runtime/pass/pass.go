@@ -12,6 +12,11 @@
 // treated as constants: a graph rewritten by Apply no longer honours a
 // caller overriding a param at run time, and fused weights are no longer
 // trainable, so run passes for inference only.
+//
+// Level 3 (layout) has no pass yet: packing weights for the SGEMM kernels
+// and NCHWc blocking belong here once a benchmark shows the fast kernels
+// gain from a layout chosen ahead of time rather than packing at compile
+// time.
 package pass
 
 import (
@@ -29,8 +34,9 @@ const (
 	LevelNone   = 0 // no pass runs
 	LevelBasic  = 1 // cleanups: folding, dead code, identities, CSE
 	LevelFusion = 2 // fusions into ONNX or kiln fused ops
-	LevelLayout = 3 // layout changes (packed weights, blocked convolutions)
-	MaxLevel    = LevelLayout
+	LevelLayout = 3 // layout changes (packed weights, blocked convolutions); none yet
+
+	MaxLevel = LevelLayout
 )
 
 // Pass is one graph rewrite. Run rewrites g in place (including its
