@@ -16,6 +16,7 @@ import (
 )
 
 type runOptions struct {
+	passes  *passFlags
 	Model   string
 	Inputs  []string
 	OutDir  string
@@ -23,8 +24,8 @@ type runOptions struct {
 	Out     io.Writer
 }
 
-func newRunCmd(runF func(*runOptions) error) *cobra.Command {
-	o := &runOptions{}
+func newRunCmd(pf *passFlags, runF func(*runOptions) error) *cobra.Command {
+	o := &runOptions{passes: pf}
 	cmd := &cobra.Command{
 		Use:   "run MODEL [INPUT_FILE]... [-i NAME=FILE]... [-o DIR]",
 		Short: "Run a model on input tensors (.npy or ONNX .pb) and write its outputs as .npy",
@@ -54,7 +55,11 @@ func runRun(o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	prog, err := runtime.Compile(g, runtime.Options{Threads: o.Threads})
+	po, err := o.passes.options()
+	if err != nil {
+		return err
+	}
+	prog, err := runtime.Compile(g, runtime.Options{Threads: o.Threads, Passes: po})
 	if err != nil {
 		return err
 	}
