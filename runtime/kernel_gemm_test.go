@@ -16,8 +16,9 @@ import (
 // tolerance scales with it).
 type gemmCase struct {
 	kcase
-	k    int
-	want string // kernel name expected to be chosen ("" = any fast kernel)
+	k      int
+	want   string // kernel name expected to be chosen ("" = any fast kernel)
+	domain string
 }
 
 // ints64 turns ints into an int64 attribute value.
@@ -137,6 +138,63 @@ func TestGemmKernelsMatchReference(t *testing.T) {
 		gm(1, 64, 1, false, false, 1, 1, tensor.Shape{1}, true),
 		gemmCase{kcase: kcase{op: "Gemm", attrs: graph.Attrs{"transB": int64(1)}, shapes: []tensor.Shape{{5, 6}, {7, 6}, {7}}}, k: 6, want: "Gemm/f32"},
 	)
+	fused := func(c gemmCase, act string, kv ...any) gemmCase {
+		c.domain = "kiln"
+		c.op = "Fused" + c.op
+		c.want = "Fused" + c.want
+		attrs := graph.Attrs{}
+		for k, v := range c.attrs {
+			attrs[k] = v
+		}
+		if act != "" {
+			attrs["activation"] = act
+		}
+		for i := 0; i < len(kv); i += 2 {
+			attrs[kv[i].(string)] = kv[i+1]
+		}
+		c.attrs = attrs
+		return c
+	}
+	// residual adds FusedConv's Z input (ResNet's conv + shortcut + relu)
+	// to a same-size convolution case.
+	residual := func(c gemmCase) gemmCase {
+		x, w := c.shapes[0], c.shapes[1]
+		c.shapes = append(append([]tensor.Shape{}, c.shapes...), tensor.Shape{x[0], w[0], x[2], x[3]})
+		return c
+	}
+	conv3 := convCase(tensor.Shape{2, 8, 10, 10}, tensor.Shape{16, 8, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm")
+	conv1 := convCase(tensor.Shape{2, 8, 6, 6}, tensor.Shape{16, 8, 1, 1}, true, nil, "Conv/f32-gemm")
+	convDW := convCase(tensor.Shape{2, 8, 10, 10}, tensor.Shape{8, 1, 3, 3}, true, a("pads", ints64(1, 1, 1, 1), "group", int64(8)), "Conv/f32-dw3x3")
+	for _, base := range []gemmCase{conv3, conv1, convDW} {
+		cases = append(cases,
+			fused(base, "Relu"),
+			fused(base, "Clip", "activation_alpha", float32(0), "activation_beta", float32(6)),
+			fused(base, "Clip", "activation_beta", float32(0.5)),
+			fused(base, "LeakyRelu", "activation_alpha", float32(0.2)),
+			fused(base, "Sigmoid"),
+			fused(base, "Tanh"),
+			fused(base, "Swish"),
+			fused(base, "Gelu"),
+			fused(base, "Gelu", "activation_approximate", "tanh"),
+			fused(base, "HardSwish"),
+			fused(base, ""),
+			residual(fused(base, "Relu")),
+			residual(fused(base, "Sigmoid")),
+			residual(fused(base, "")),
+		)
+	}
+	mmB := mm(tensor.Shape{3, 5, 40}, tensor.Shape{40, 24}, true, "MatMul/f32")
+	mmB.shapes = append(mmB.shapes, tensor.Shape{24})
+	mmB.params = map[int]bool{1: true, 2: true}
+	cases = append(cases,
+		fused(mmB, "Relu"),
+		fused(mmB, "Gelu"),
+		fused(mm(tensor.Shape{1, 300}, tensor.Shape{300, 70}, true, "MatMul/f32"), "Tanh"),
+		fused(mm(tensor.Shape{2, 3, 9, 16}, tensor.Shape{2, 3, 16, 9}, false, "MatMul/f32"), "Sigmoid"),
+		fused(gm(8, 512, 100, false, true, 1, 1, tensor.Shape{100}, true), "Relu"),
+		fused(gm(1, 512, 100, false, true, 1, 1, tensor.Shape{100}, true), "Relu"),
+		fused(gm(7, 30, 20, false, false, 1, 0.5, tensor.Shape{7, 20}, false), "LeakyRelu", "activation_alpha", float32(0.1)),
+	)
 	for _, c := range cases {
 		checkGemmCase(t, r, c)
 	}
@@ -145,6 +203,7 @@ func TestGemmKernelsMatchReference(t *testing.T) {
 func checkGemmCase(t *testing.T, r *rand.Rand, c gemmCase) {
 	t.Helper()
 	g, feeds := singleNode(r, c.kcase)
+	g.Nodes[0].Domain = c.domain
 	ref, err := Compile(g, Options{NoPlan: true})
 	if err != nil {
 		t.Fatalf("%s %v: %v", c.op, c.shapes, err)
