@@ -3,6 +3,8 @@ package kernel
 import (
 	"sync"
 
+	"github.com/kiln-ml/kiln/runtime/internal/asm"
+
 	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
@@ -434,6 +436,10 @@ func (k *planeGeom) fillPlanes(dst, x []float32) {
 func (k *convGemm) compact(chunk, y, z []float32, nb, gi, i0, i1, jc, je int) {
 	ep := &k.eps[gi]
 	ow, wq := k.g.ow, k.wq
+	flags, lo, hi, clampAct := ep.clampFlags()
+	if z != nil {
+		flags |= asm.EpResidual
+	}
 	for i := i0; i < i1; i++ {
 		src := chunk[i*ncMax : i*ncMax+je-jc]
 		base := (nb*k.m + gi*k.mpg + i) * k.hw
@@ -449,17 +455,12 @@ func (k *convGemm) compact(chunk, y, z []float32, nb, gi, i0, i1, jc, je int) {
 			s := src[a-jc : e-jc]
 			o := base + oy*ow + a - oy*wq
 			d := y[o : o+len(s)]
+			var zz []float32
 			if z != nil {
-				zz := z[o : o+len(s)]
-				for t, v := range s {
-					d[t] = v + b + zz[t]
-				}
-			} else {
-				for t, v := range s {
-					d[t] = v + b
-				}
+				zz = z[o : o+len(s)]
 			}
-			if ep.Act != ActNone {
+			asm.BiasActRow(d, s, zz, b, lo, hi, flags)
+			if !clampAct {
 				ep.Apply(d)
 			}
 		}

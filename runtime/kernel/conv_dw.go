@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/internal/asm"
 )
 
 // Depthwise 3x3 Conv (group == C == M, one filter per channel; any stride
@@ -22,8 +23,9 @@ type convDW struct {
 	w, bias        []float32 // [c][9], [c] (zeros when absent)
 	offs           [9]int
 	ep             Epilogue
-	clamp          bool    // ep is Relu or Clip: dwRow clamps to [lo, hi]
+	clamp          bool    // ep is Relu or Clip: clamp to [lo, hi]
 	lo, hi         float32 // the clamp
+	epFlags        int     // asm.BiasActRow flags adding the residual
 	residual       bool
 	parts          int
 }
@@ -70,12 +72,16 @@ func newConvDW(s *Spec, ep Epilogue, residual bool) Kernel {
 		k.offs[t] = k.tapOffset(t/3, t%3)
 	}
 	k.lo, k.hi = float32(math.Inf(-1)), float32(math.Inf(1))
-	if !k.residual {
-		switch ep.Act {
-		case ActRelu:
-			k.clamp, k.lo = true, 0
-		case ActClip:
-			k.clamp, k.lo, k.hi = true, ep.Lo, ep.Hi
+	switch ep.Act {
+	case ActRelu:
+		k.clamp, k.lo = true, 0
+	case ActClip:
+		k.clamp, k.lo, k.hi = true, ep.Lo, ep.Hi
+	}
+	if k.residual {
+		k.epFlags = asm.EpResidual
+		if k.clamp {
+			k.epFlags |= asm.EpClamp
 		}
 	}
 	k.parts = max(min(s.Threads, k.n*k.c*k.hw*18/(1<<17)), 1)
@@ -123,12 +129,12 @@ func (st *dwRun) RunPart(i int, in, out []*tensor.Tensor) {
 		w := (*[9]float32)(k.w[c*9 : c*9+9])
 		for oy := range k.g.oh {
 			d := y[nc*k.hw+oy*ow : nc*k.hw+oy*ow+ow]
-			dwRow(d, planes[oy*wq:], &offs, w, k.bias[c], k.clamp, k.lo, k.hi)
 			if k.residual {
-				zz := z[nc*k.hw+oy*ow : nc*k.hw+oy*ow+ow]
-				for t := range d {
-					d[t] += zz[t]
-				}
+				// The residual goes in before the activation.
+				dwRow(d, planes[oy*wq:], &offs, w, k.bias[c], false, 0, 0)
+				asm.BiasActRow(d, d, z[nc*k.hw+oy*ow:nc*k.hw+oy*ow+ow], 0, k.lo, k.hi, k.epFlags)
+			} else {
+				dwRow(d, planes[oy*wq:], &offs, w, k.bias[c], k.clamp, k.lo, k.hi)
 			}
 			if !k.clamp && k.ep.Act != ActNone {
 				k.ep.Apply(d)

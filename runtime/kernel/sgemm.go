@@ -282,9 +282,7 @@ func (g *gemm) run(ws *workspace, i0, i1, j0, j1 int) {
 							mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, beta)
 						}
 						if ep != nil {
-							for i := 0; i < mm; i++ {
-								ep.applyRow(c[off+i*ldc:off+i*ldc+nn], ic+ir+i, jc+jr)
-							}
+							ep.applyTile(c[off:], ldc, mm, nn, ic+ir, jc+jr)
 						}
 					}
 				}

@@ -111,9 +111,7 @@ func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []fl
 						mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, bt)
 					}
 					if e != nil {
-						for i := 0; i < mm; i++ {
-							e.applyRow(c[off+i*ldc:off+i*ldc+nn], ir+i, jc+jr)
-						}
+						e.applyTile(c[off:], ldc, mm, nn, ir, jc+jr)
 					}
 				}
 			}
