@@ -409,21 +409,26 @@ func (k *planeGeom) fillPlanes(dst, x []float32) {
 			if x0+qa*g.sw < g.w {
 				qb = max(min((g.w-1-x0)/g.sw+1, k.wq), qa)
 			}
+			wq, h, w, sh, sw := k.wq, g.h, g.w, g.sh, g.sw
 			for qy := range k.hq {
-				row := pl[qy*k.wq : qy*k.wq+k.wq]
-				iy := qy*g.sh + py - g.pt
-				if iy < 0 || iy >= g.h || qa >= qb {
+				row := pl[qy*wq : qy*wq+wq]
+				iy := qy*sh + py - g.pt
+				if iy < 0 || iy >= h || qa >= qb {
 					clear(row)
 					continue
 				}
-				src := x[iy*g.w : iy*g.w+g.w]
-				clear(row[:qa])
-				clear(row[qb:])
-				if g.sw == 1 {
-					copy(row[qa:qb], src[qa+x0:qb+x0])
+				// The borders are a pixel or two: plain stores beat clear's call.
+				for q := range row[:qa] {
+					row[q] = 0
+				}
+				for q := range row[qb:] {
+					row[qb+q] = 0
+				}
+				if sw == 1 {
+					copy(row[qa:qb], x[iy*w+qa+x0:iy*w+qb+x0])
 					continue
 				}
-				gatherStrided(row[qa:qb], src[qa*g.sw+x0:], g.sw)
+				gatherStrided(row[qa:qb], x[iy*w+qa*sw+x0:], sw)
 			}
 		}
 	}
@@ -467,8 +472,8 @@ func (k *convGemm) compact(chunk, y, z []float32, nb, gi, i0, i1, jc, je int) {
 	}
 }
 
-// gatherStrided sets dst[i] = src[i*stride].
-func gatherStrided(dst, src []float32, stride int) {
+// gatherStridedGo is gatherStrided's pure-Go twin: dst[i] = src[i*stride].
+func gatherStridedGo(dst, src []float32, stride int) {
 	if len(dst) == 0 {
 		return
 	}

@@ -30,3 +30,23 @@ func dwRow(dst, src []float32, offs *[9]int, w *[9]float32, bias float32, clamp 
 //
 //go:noescape
 func dwRowAVX512(dst, src *float32, offs *[9]int, w *[9]float32, n int, bias, lo, hi float32, clamp int)
+
+// gatherStrided sets dst[i] = src[i*stride]; stride 2 (the phase planes of
+// stride-2 convolutions) runs sixteen lanes per step.
+func gatherStrided(dst, src []float32, stride int) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if stride == 2 && dwAVX512 {
+		_ = src[2*n-2]
+		gatherEvenAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), n)
+		return
+	}
+	gatherStridedGo(dst, src, stride)
+}
+
+// gatherEvenAVX512 sets dst[i] = src[2*i] for i < n, reading src[:2n-1].
+//
+//go:noescape
+func gatherEvenAVX512(dst, src *float32, n int)

@@ -98,3 +98,85 @@ tstore:
 done:
 	VZEROUPPER
 	RET
+
+// Lane indices of the even elements of two concatenated vectors.
+DATA evenIdx<>+0(SB)/4, $0
+DATA evenIdx<>+4(SB)/4, $2
+DATA evenIdx<>+8(SB)/4, $4
+DATA evenIdx<>+12(SB)/4, $6
+DATA evenIdx<>+16(SB)/4, $8
+DATA evenIdx<>+20(SB)/4, $10
+DATA evenIdx<>+24(SB)/4, $12
+DATA evenIdx<>+28(SB)/4, $14
+DATA evenIdx<>+32(SB)/4, $16
+DATA evenIdx<>+36(SB)/4, $18
+DATA evenIdx<>+40(SB)/4, $20
+DATA evenIdx<>+44(SB)/4, $22
+DATA evenIdx<>+48(SB)/4, $24
+DATA evenIdx<>+52(SB)/4, $26
+DATA evenIdx<>+56(SB)/4, $28
+DATA evenIdx<>+60(SB)/4, $30
+GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
+
+// func gatherEvenAVX512(dst, src *float32, n int)
+// dst[i] = src[2*i] for i < n; reads src[0 : 2*n-1] only (the tail is
+// masked).
+TEXT ·gatherEvenAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVUPS evenIdx<>(SB), Z2
+
+gloop:
+	CMPQ CX, $16
+	JL   gtail
+	VMOVUPS   (SI), Z0
+	VPERMT2PS 64(SI), Z2, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  gloop
+
+gtail:
+	TESTQ CX, CX
+	JZ    gdone
+	// Source lanes [0, 2n-1): the first vector takes min(16, 2n-1) of
+	// them, the second the rest.
+	LEAQ  -1(CX)(CX*1), BX
+	MOVL  $0xffff, AX
+	CMPQ  BX, $16
+	JGE   gfull
+	MOVL  $1, AX
+	MOVQ  BX, R8
+	XCHGQ R8, CX
+	SHLL  CX, AX
+	XCHGQ R8, CX
+	DECL  AX
+
+gfull:
+	KMOVW AX, K1
+	XORL  AX, AX
+	SUBQ  $16, BX
+	JLE   ghalf
+	MOVL  $1, AX
+	MOVQ  BX, R8
+	XCHGQ R8, CX
+	SHLL  CX, AX
+	XCHGQ R8, CX
+	DECL  AX
+
+ghalf:
+	KMOVW AX, K2
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VPERMT2PS Z1, Z2, Z0
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K3
+	VMOVUPS Z0, K3, (DI)
+
+gdone:
+	VZEROUPPER
+	RET

@@ -8,3 +8,6 @@ package kernel
 func dwRow(dst, src []float32, offs *[9]int, w *[9]float32, bias float32, clamp bool, lo, hi float32) {
 	dwRowGo(dst, src, offs, w, bias, clamp, lo, hi)
 }
+
+// gatherStrided sets dst[i] = src[i*stride].
+func gatherStrided(dst, src []float32, stride int) { gatherStridedGo(dst, src, stride) }
