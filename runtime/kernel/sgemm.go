@@ -276,11 +276,11 @@ func (g *gemm) run(ws *workspace, i0, i1, j0, j1 int) {
 						mm := min(mr, mc-ir)
 						off := (ic+ir)*ldc + jc + jr
 						if mm == mr && nn == nr {
-							asm.SgemmKernel(kc, ap, bp, c[off:], ldc, g.alpha, beta)
-						} else {
-							asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, g.alpha, 0)
-							mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, beta)
+							kernelTile(kc, ap, bp, c[off:], ldc, g.alpha, beta, ep, ic+ir, jc+jr)
+							continue
 						}
+						asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, g.alpha, 0)
+						mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, beta)
 						if ep != nil {
 							ep.applyTile(c[off:], ldc, mm, nn, ic+ir, jc+jr)
 						}

@@ -44,3 +44,39 @@ func (e *Epilogue) applyTile(c []float32, ldc, mm, nn, i, j int) {
 		e.applyRow(c[r*ldc:r*ldc+nn], i+r, j)
 	}
 }
+
+// tileArgs returns the asm epilogue arguments for the full tile whose
+// top-left element is C[i][j], or false when the activation is not a
+// clamp (the caller then applies the epilogue itself).
+func (e *Epilogue) tileArgs(i, j int) (rb, cb []float32, lo, hi float32, flags int, ok bool) {
+	flags, lo, hi, ok = e.clampFlags()
+	if !ok {
+		return nil, nil, 0, 0, 0, false
+	}
+	if e.Bias != nil {
+		if e.BiasPerRow {
+			flags |= asm.EpRowBias
+			rb = e.Bias[i : i+mr]
+		} else {
+			flags |= asm.EpColBias
+			cb = e.Bias[j : j+nr]
+		}
+	}
+	return rb, cb, lo, hi, flags, true
+}
+
+// kernelTile runs the micro-kernel on a full tile and applies ep (nil for
+// none) to it, fused into the kernel's store when ep is a bias with a
+// clamp activation.
+func kernelTile(kc int, ap, bp, c []float32, ldc int, alpha, beta float32, ep *Epilogue, i, j int) {
+	if ep == nil {
+		asm.SgemmKernel(kc, ap, bp, c, ldc, alpha, beta)
+		return
+	}
+	if rb, cb, lo, hi, flags, ok := ep.tileArgs(i, j); ok {
+		asm.SgemmKernelEp(kc, ap, bp, c, ldc, alpha, beta, rb, cb, lo, hi, flags)
+		return
+	}
+	asm.SgemmKernel(kc, ap, bp, c, ldc, alpha, beta)
+	ep.applyTile(c, ldc, mr, nr, i, j)
+}

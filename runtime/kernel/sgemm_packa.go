@@ -105,11 +105,11 @@ func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []fl
 					mm := min(mr, i1-ir)
 					off := ir*ldc + jc + jr - cj
 					if mm == mr && nn == nr {
-						asm.SgemmKernel(kc, ap, bp, c[off:], ldc, 1, bt)
-					} else {
-						asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
-						mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, bt)
+						kernelTile(kc, ap, bp, c[off:], ldc, 1, bt, e, ir, jc+jr)
+						continue
 					}
+					asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
+					mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, bt)
 					if e != nil {
 						e.applyTile(c[off:], ldc, mm, nn, ir, jc+jr)
 					}

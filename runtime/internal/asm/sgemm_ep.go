@@ -90,3 +90,15 @@ func biasActRowGo(dst, src, z []float32, b, lo, hi float32, flags int) {
 		}
 	}
 }
+
+// SgemmKernelEp is SgemmKernel followed by EpRows on the tile (rows
+// Tile().mr, columns Tile().nr; rowBias holds mr values when flags has
+// EpRowBias, colBias nr values when it has EpColBias), applied while the
+// tile is still in registers where the CPU allows.
+func SgemmKernelEp(k int, a, b, c []float32, ldc int, alpha, beta float32, rowBias, colBias []float32, lo, hi float32, flags int) {
+	if k < 0 || len(a) < k*tileMR || len(b) < k*tileNR || len(c) < (tileMR-1)*ldc+tileNR || ldc < tileNR ||
+		flags&EpRowBias != 0 && len(rowBias) < tileMR || flags&EpColBias != 0 && len(colBias) < tileNR {
+		panic("asm: SgemmKernelEp: short operand")
+	}
+	sgemmKernelEp(k, a, b, c, ldc, alpha, beta, rowBias, colBias, lo, hi, flags)
+}

@@ -42,3 +42,31 @@ func TestEpilogues(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmKernelEp checks the fused-epilogue micro-kernel against
+// SgemmKernel followed by the Go epilogue (same sums; the epilogue adds in
+// the same order, so results are equal).
+func TestSgemmKernelEp(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	mr, nr := Tile()
+	for _, k := range []int{0, 1, 5, 64, 193} {
+		for flags := 0; flags < 8; flags++ {
+			for _, beta := range []float32{0, 1, 0.5} {
+				ldc := nr + 5
+				a, b := randSlice(r, k*mr), randSlice(r, k*nr)
+				c := randSlice(r, mr*ldc)
+				rb, cb := randSlice(r, mr), randSlice(r, nr)
+				want := append([]float32(nil), c...)
+				SgemmKernel(k, a, b, want, ldc, 1.5, beta)
+				epRowsGo(want, ldc, mr, nr, rb, cb, -0.2, 0.7, flags)
+				got := append([]float32(nil), c...)
+				SgemmKernelEp(k, a, b, got, ldc, 1.5, beta, rb, cb, -0.2, 0.7, flags)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("k=%d flags=%d beta=%v: c[%d] = %v, want %v", k, flags, beta, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

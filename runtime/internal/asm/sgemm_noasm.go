@@ -26,3 +26,8 @@ func epRows(c []float32, ldc, rows, n int, rowBias, colBias []float32, lo, hi fl
 func biasActRow(dst, src, z []float32, b, lo, hi float32, flags int) {
 	biasActRowGo(dst, src, z, b, lo, hi, flags)
 }
+
+func sgemmKernelEp(k int, a, b, c []float32, ldc int, alpha, beta float32, rowBias, colBias []float32, lo, hi float32, flags int) {
+	sgemmKernel(k, a, b, c, ldc, alpha, beta)
+	epRowsGo(c, ldc, tileMR, tileNR, rowBias, colBias, lo, hi, flags)
+}
