@@ -374,6 +374,7 @@ type planeGeom struct {
 	g             convGeom
 	nph, hq, wq   int
 	plane, chanSz int
+	unused        uint64 // bit py*sw+px: no tap reads that plane (1x1 strided)
 }
 
 func newPlaneGeom(g convGeom) planeGeom {
@@ -382,6 +383,17 @@ func newPlaneGeom(g convGeom) planeGeom {
 	p.hq = g.oh + (g.kh-1)*g.dh/g.sh + 1 // a spare row for wide columns' overrun
 	p.plane = p.hq * p.wq
 	p.chanSz = p.nph * p.plane
+	if p.nph <= 64 {
+		p.unused = 1<<p.nph - 1
+		if p.nph == 64 {
+			p.unused = ^uint64(0)
+		}
+		for ki := range g.kh {
+			for kj := range g.kw {
+				p.unused &^= 1 << ((ki*g.dh%g.sh)*g.sw + kj*g.dw%g.sw)
+			}
+		}
+	}
 	return p
 }
 
@@ -398,6 +410,9 @@ func (k *planeGeom) fillPlanes(dst, x []float32) {
 	g := &k.g
 	for py := range g.sh {
 		for px := range g.sw {
+			if k.unused>>(py*g.sw+px)&1 != 0 {
+				continue
+			}
 			pl := dst[(py*g.sw+px)*k.plane : (py*g.sw+px+1)*k.plane]
 			x0 := px - g.pl
 			// Columns qx in [qa, qb) read inside the image.
