@@ -425,6 +425,7 @@ func (k *planeGeom) fillPlanes(dst, x []float32) {
 				qb = max(min((g.w-1-x0)/g.sw+1, k.wq), qa)
 			}
 			wq, h, w, sh, sw := k.wq, g.h, g.w, g.sh, g.sw
+			qy0, qy1 := k.hq, k.hq // rows reading inside the image
 			for qy := range k.hq {
 				row := pl[qy*wq : qy*wq+wq]
 				iy := qy*sh + py - g.pt
@@ -432,6 +433,10 @@ func (k *planeGeom) fillPlanes(dst, x []float32) {
 					clear(row)
 					continue
 				}
+				if qy0 == k.hq {
+					qy0 = qy
+				}
+				qy1 = qy + 1
 				// The borders are a pixel or two: plain stores beat clear's call.
 				for q := range row[:qa] {
 					row[q] = 0
@@ -439,13 +444,25 @@ func (k *planeGeom) fillPlanes(dst, x []float32) {
 				for q := range row[qb:] {
 					row[qb+q] = 0
 				}
-				if sw == 1 {
-					copy(row[qa:qb], x[iy*w+qa+x0:iy*w+qb+x0])
-					continue
-				}
-				gatherStrided(row[qa:qb], x[iy*w+qa*sw+x0:], sw)
+			}
+			if qy0 < qy1 {
+				iy0 := qy0*sh + py - g.pt
+				gatherRows(pl[qy0*wq+qa:], x[iy0*w+qa*sw+x0:], qb-qa, qy1-qy0, wq, sh*w, sw)
 			}
 		}
+	}
+}
+
+// gatherRowsGo is gatherRows' pure-Go twin.
+func gatherRowsGo(dst, src []float32, n, rows, dstStride, srcStride, stride int) {
+	for r := range rows {
+		d := dst[r*dstStride : r*dstStride+n]
+		sr := src[r*srcStride:]
+		if stride == 1 {
+			copy(d, sr[:n])
+			continue
+		}
+		gatherStridedGo(d, sr, stride)
 	}
 }
 
@@ -487,7 +504,7 @@ func (k *convGemm) compact(chunk, y, z []float32, nb, gi, i0, i1, jc, je int) {
 	}
 }
 
-// gatherStridedGo is gatherStrided's pure-Go twin: dst[i] = src[i*stride].
+// gatherStridedGo sets dst[i] = src[i*stride].
 func gatherStridedGo(dst, src []float32, stride int) {
 	if len(dst) == 0 {
 		return

@@ -14,7 +14,7 @@ import (
 //
 //	Y[c][oy][ox] = B[c] + sum_{t<9} w[c][t] * planes[off[t] + oy*wq + ox]
 //
-// nine shifted windows of one buffer, computed by dwRow (AVX-512 with a Go
+// nine shifted windows of one buffer, computed by dwRows (AVX-512 with a Go
 // twin), which also clamps for Relu and Clip. Other activations run after
 // the row; a residual Z is added before them.
 type convDW struct {
@@ -121,39 +121,41 @@ func (st *dwRun) RunPart(i int, in, out []*tensor.Tensor) {
 	u := k.n * k.c
 	ow, wq := k.g.ow, k.wq
 	offs := k.offs
-	// dwRow reads planes[offs[t] + oy*wq + j] for j < ow.
+	// dwRows reads planes[offs[t] + oy*wq + j] for j < ow.
 	_ = planes[maxOff(&offs)+(k.g.oh-1)*wq+ow-1]
 	for nc := u * i / k.parts; nc < u*(i+1)/k.parts; nc++ {
 		c := nc % k.c
 		k.fillPlanes(planes[:k.chanSz], x[nc*k.inHW:(nc+1)*k.inHW])
 		w := (*[9]float32)(k.w[c*9 : c*9+9])
-		for oy := range k.g.oh {
-			d := y[nc*k.hw+oy*ow : nc*k.hw+oy*ow+ow]
-			if k.residual {
-				// The residual goes in before the activation.
-				dwRow(d, planes[oy*wq:], &offs, w, k.bias[c], false, 0, 0)
-				asm.BiasActRow(d, d, z[nc*k.hw+oy*ow:nc*k.hw+oy*ow+ow], 0, k.lo, k.hi, k.epFlags)
-			} else {
-				dwRow(d, planes[oy*wq:], &offs, w, k.bias[c], k.clamp, k.lo, k.hi)
-			}
-			if !k.clamp && k.ep.Act != ActNone {
-				k.ep.Apply(d)
-			}
+		d := y[nc*k.hw : (nc+1)*k.hw]
+		if k.residual {
+			// The residual goes in before the activation.
+			dwRows(d, planes, &offs, w, ow, k.g.oh, ow, wq, k.bias[c], false, 0, 0)
+			asm.BiasActRow(d, d, z[nc*k.hw:(nc+1)*k.hw], 0, k.lo, k.hi, k.epFlags)
+		} else {
+			dwRows(d, planes, &offs, w, ow, k.g.oh, ow, wq, k.bias[c], k.clamp, k.lo, k.hi)
+		}
+		if !k.clamp && k.ep.Act != ActNone {
+			k.ep.Apply(d)
 		}
 	}
 }
 
-// dwRowGo is dwRow's pure-Go twin.
-func dwRowGo(dst, src []float32, offs *[9]int, w *[9]float32, bias float32, clamp bool, lo, hi float32) {
-	for j := range dst {
-		s := bias
-		for t := range 9 {
-			s += w[t] * src[offs[t]+j]
+// dwRowsGo is dwRows' pure-Go twin.
+func dwRowsGo(dst, src []float32, offs *[9]int, w *[9]float32, n, rows, dstStride, srcStride int, bias float32, clamp bool, lo, hi float32) {
+	for r := range rows {
+		d := dst[r*dstStride : r*dstStride+n]
+		sr := src[r*srcStride:]
+		for j := range d {
+			s := bias
+			for t := range 9 {
+				s += w[t] * sr[offs[t]+j]
+			}
+			if clamp {
+				s = min(max(s, lo), hi)
+			}
+			d[j] = s
 		}
-		if clamp {
-			s = min(max(s, lo), hi)
-		}
-		dst[j] = s
 	}
 }
 

@@ -15,13 +15,15 @@
 	VFMADD231PS  (SI)(R15*4), Z7, Z12; \
 	VFMADD231PS  (SI)(BX*4), Z8, Z12
 
-// func dwRowAVX512(dst, src *float32, offs *[9]int, w *[9]float32, n int, bias, lo, hi float32, clamp int)
-TEXT ·dwRowAVX512(SB), NOSPLIT, $0-64
+// func dwRowsAVX512(dst, src *float32, offs *[9]int, w *[9]float32, n, rows, dstStride, srcStride int, bias, lo, hi float32, clamp int)
+// For each of rows rows (dst and src advancing by their strides, in
+// floats): dst[j] = bias + sum_t w[t]*src[offs[t]+j] for j < n, clamped
+// when clamp != 0; sixteen outputs per step, the tail masked.
+TEXT ·dwRowsAVX512(SB), NOSPLIT, $0-88
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ offs+16(FP), AX
 	MOVQ w+24(FP), DX
-	MOVQ n+32(FP), CX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
 	MOVQ 16(AX), R10
@@ -40,17 +42,28 @@ TEXT ·dwRowAVX512(SB), NOSPLIT, $0-64
 	VBROADCASTSS 24(DX), Z6
 	VBROADCASTSS 28(DX), Z7
 	VBROADCASTSS 32(DX), Z8
-	VBROADCASTSS bias+40(FP), Z9
-	VBROADCASTSS lo+44(FP), Z10
-	VBROADCASTSS hi+48(FP), Z11
-	MOVQ clamp+56(FP), DX
+	VBROADCASTSS bias+64(FP), Z9
+	VBROADCASTSS lo+68(FP), Z10
+	VBROADCASTSS hi+72(FP), Z11
+	// Tail mask for n%16 lanes.
+	MOVQ n+32(FP), CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+
+rowloop:
+	MOVQ n+32(FP), CX
+	MOVQ DI, AX  // row start of dst
+	MOVQ SI, DX  // row start of src
 
 loop:
 	CMPQ CX, $16
 	JL   tail
 	DWTAPS
-	TESTQ DX, DX
-	JZ    store
+	CMPQ clamp+80(FP), $0
+	JEQ  store
 	VMAXPS Z10, Z12, Z12
 	VMINPS Z11, Z12, Z12
 
@@ -63,11 +76,7 @@ store:
 
 tail:
 	TESTQ CX, CX
-	JZ    done
-	MOVL  $1, AX
-	SHLL  CX, AX
-	DECL  AX
-	KMOVW AX, K1
+	JZ    nextrow
 	VMOVAPS Z9, Z12
 	VMOVUPS.Z (SI)(R8*4), K1, Z13
 	VFMADD231PS Z13, Z0, Z12
@@ -87,15 +96,21 @@ tail:
 	VFMADD231PS Z13, Z7, Z12
 	VMOVUPS.Z (SI)(BX*4), K1, Z13
 	VFMADD231PS Z13, Z8, Z12
-	TESTQ DX, DX
-	JZ    tstore
+	CMPQ clamp+80(FP), $0
+	JEQ  tstore
 	VMAXPS Z10, Z12, Z12
 	VMINPS Z11, Z12, Z12
 
 tstore:
 	VMOVUPS Z12, K1, (DI)
 
-done:
+nextrow:
+	MOVQ dstStride+48(FP), CX
+	LEAQ (AX)(CX*4), DI
+	MOVQ srcStride+56(FP), CX
+	LEAQ (DX)(CX*4), SI
+	DECQ rows+40(FP)
+	JNZ  rowloop
 	VZEROUPPER
 	RET
 
@@ -118,14 +133,59 @@ DATA evenIdx<>+56(SB)/4, $28
 DATA evenIdx<>+60(SB)/4, $30
 GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
 
-// func gatherEvenAVX512(dst, src *float32, n int)
-// dst[i] = src[2*i] for i < n; reads src[0 : 2*n-1] only (the tail is
-// masked).
-TEXT ·gatherEvenAVX512(SB), NOSPLIT, $0-24
+// func gatherEvenAVX512(dst, src *float32, n, rows, dstStride, srcStride int)
+// dst[r*dstStride+i] = src[r*srcStride+2i] for i < n, r < rows; reads
+// src[r*srcStride : r*srcStride+2n-1] only (the tail is masked).
+TEXT ·gatherEvenAVX512(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
+	MOVQ rows+24(FP), R9
+	MOVQ dstStride+32(FP), R10
+	SHLQ $2, R10
+	MOVQ srcStride+40(FP), R11
+	SHLQ $2, R11
 	VMOVUPS evenIdx<>(SB), Z2
+	// Tail masks for rem = n%16: source lanes [0, 2rem-1) over two
+	// vectors (K1, K2), rem destination lanes (K3).
+	MOVQ n+16(FP), CX
+	ANDQ $15, CX
+	LEAQ -1(CX)(CX*1), BX
+	XORL AX, AX
+	TESTQ CX, CX
+	JZ   gm1
+	MOVL $0xffff, AX
+	CMPQ BX, $16
+	JGE  gm1
+	MOVL $1, AX
+	MOVQ CX, R8
+	MOVQ BX, CX
+	SHLL CX, AX
+	MOVQ R8, CX
+	DECL AX
+
+gm1:
+	KMOVW AX, K1
+	XORL AX, AX
+	SUBQ $16, BX
+	JLE  gm2
+	MOVL $1, AX
+	MOVQ CX, R8
+	MOVQ BX, CX
+	SHLL CX, AX
+	MOVQ R8, CX
+	DECL AX
+
+gm2:
+	KMOVW AX, K2
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3
+
+grow:
+	MOVQ n+16(FP), CX
+	MOVQ DI, R12
+	MOVQ SI, R13
 
 gloop:
 	CMPQ CX, $16
@@ -140,43 +200,16 @@ gloop:
 
 gtail:
 	TESTQ CX, CX
-	JZ    gdone
-	// Source lanes [0, 2n-1): the first vector takes min(16, 2n-1) of
-	// them, the second the rest.
-	LEAQ  -1(CX)(CX*1), BX
-	MOVL  $0xffff, AX
-	CMPQ  BX, $16
-	JGE   gfull
-	MOVL  $1, AX
-	MOVQ  BX, R8
-	XCHGQ R8, CX
-	SHLL  CX, AX
-	XCHGQ R8, CX
-	DECL  AX
-
-gfull:
-	KMOVW AX, K1
-	XORL  AX, AX
-	SUBQ  $16, BX
-	JLE   ghalf
-	MOVL  $1, AX
-	MOVQ  BX, R8
-	XCHGQ R8, CX
-	SHLL  CX, AX
-	XCHGQ R8, CX
-	DECL  AX
-
-ghalf:
-	KMOVW AX, K2
+	JZ    gnext
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z 64(SI), K2, Z1
 	VPERMT2PS Z1, Z2, Z0
-	MOVL  $1, AX
-	SHLL  CX, AX
-	DECL  AX
-	KMOVW AX, K3
 	VMOVUPS Z0, K3, (DI)
 
-gdone:
+gnext:
+	LEAQ (R12)(R10*1), DI
+	LEAQ (R13)(R11*1), SI
+	DECQ R9
+	JNZ  grow
 	VZEROUPPER
 	RET

@@ -2,12 +2,16 @@
 
 package kernel
 
-// dwRow sets dst[j] = bias + sum_{t<9} w[t]*src[offs[t]+j] for j <
-// len(dst), then clamps it to [lo, hi] when clamp is set (max then min,
-// as Clip). src must hold offs[t]+len(dst) floats for every t.
-func dwRow(dst, src []float32, offs *[9]int, w *[9]float32, bias float32, clamp bool, lo, hi float32) {
-	dwRowGo(dst, src, offs, w, bias, clamp, lo, hi)
+// dwRows computes rows output rows of a 3x3 window sum: for r < rows,
+// dst[r*dstStride+j] = bias + sum_{t<9} w[t]*src[r*srcStride+offs[t]+j]
+// for j < n, then clamped to [lo, hi] when clamp is set (max then min, as
+// Clip).
+func dwRows(dst, src []float32, offs *[9]int, w *[9]float32, n, rows, dstStride, srcStride int, bias float32, clamp bool, lo, hi float32) {
+	dwRowsGo(dst, src, offs, w, n, rows, dstStride, srcStride, bias, clamp, lo, hi)
 }
 
-// gatherStrided sets dst[i] = src[i*stride].
-func gatherStrided(dst, src []float32, stride int) { gatherStridedGo(dst, src, stride) }
+// gatherRows sets dst[r*dstStride+i] = src[r*srcStride+i*stride] for
+// i < n, r < rows.
+func gatherRows(dst, src []float32, n, rows, dstStride, srcStride, stride int) {
+	gatherRowsGo(dst, src, n, rows, dstStride, srcStride, stride)
+}
