@@ -9,4 +9,5 @@ func init() {
 	RegisterOps(24, "TensorScatter")
 	RegisterOps(27, "LinearAttention", "CausalConvWithState")
 	RegisterOps(28, "SwiGLU")
+	RegisterOp(OpMapping{Domain: "ai.onnx.preview", OpType: "FlexAttention", MinOpset: 1})
 }
