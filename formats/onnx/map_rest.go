@@ -10,4 +10,5 @@ func init() {
 	RegisterOps(27, "LinearAttention", "CausalConvWithState")
 	RegisterOps(28, "SwiGLU")
 	RegisterOp(OpMapping{Domain: "ai.onnx.preview", OpType: "FlexAttention", MinOpset: 1})
+	RegisterOp(OpMapping{Domain: "ai.onnx.ml", OpType: "TreeEnsemble", MinOpset: 5})
 }
