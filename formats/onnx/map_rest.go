@@ -6,6 +6,7 @@ package onnx
 // one version so far.
 
 func init() {
+	RegisterOps(20, "ImageDecoder")
 	RegisterOps(24, "TensorScatter")
 	RegisterOps(27, "LinearAttention", "CausalConvWithState")
 	RegisterOps(28, "SwiGLU")
