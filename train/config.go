@@ -143,7 +143,20 @@ func decodeLayer(e *layerEntry, ctx *layer.DecodeContext) (layer.Layer, error) {
 	if e.ClassName == "" {
 		return nil, fmt.Errorf("train: layer %q has no class_name", name)
 	}
-	l, err := newLayer(e.ClassName, e.Config, ctx)
+	class := e.ClassName
+	var err error
+	var l layer.Layer
+	if e.Module != nil {
+		if oc := layer.OpClass(*e.Module, e.ClassName); oc != "" {
+			class = oc
+			if !layer.Registered(oc) {
+				err = fmt.Errorf("Keras 3 op %s: %s: %w", e.ClassName, layer.OpAdvice, layer.ErrUnsupported)
+			}
+		}
+	}
+	if err == nil {
+		l, err = newLayer(class, e.Config, ctx)
+	}
 	if err != nil {
 		what := fmt.Sprintf("layer %q (%s", name, e.ClassName)
 		if e.Registered != nil && *e.Registered != "" && *e.Registered != e.ClassName {
@@ -161,6 +174,7 @@ func decodeLayer(e *layerEntry, ctx *layer.DecodeContext) (layer.Layer, error) {
 		return nil, &modelError{fmt.Errorf("train: %s: %w", what, err)}
 	}
 	b := layer.BaseOf(l)
+	b.ClassName = e.ClassName
 	if name != "" {
 		b.LayerName = name
 	}
