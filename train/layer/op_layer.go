@@ -81,4 +81,3 @@ func constKeys(call *CallInfo) []int {
 	}
 	return out
 }
-
