@@ -448,7 +448,10 @@ func (m *Model) decodeFunctional(raw json.RawMessage, ctx *layer.DecodeContext) 
 			call := m.addCall(l, n.args)
 			call.Info = n.info
 			call.Info.Node = call.Index
-			call.Mask = n.mask
+			call.Masks = n.masks
+			if len(n.masks) > 0 {
+				call.Mask = n.masks[0]
+			}
 			call.Connected = n.connected
 		}
 	}
@@ -496,11 +499,42 @@ func (m *Model) decodeFunctional(raw json.RawMessage, ctx *layer.DecodeContext) 
 	return nil
 }
 
+// maskRefs lists the mask tensors a call reads.
 func maskRefs(c *Call) []TensorRef {
-	if c.Mask != nil {
-		return []TensorRef{*c.Mask}
+	var out []TensorRef
+	for _, m := range c.Masks {
+		if m != nil {
+			out = append(out, *m)
+		}
 	}
-	return nil
+	if len(c.Masks) == 0 && c.Mask != nil {
+		out = append(out, *c.Mask)
+	}
+	return out
+}
+
+// maskList reads a call's mask keyword: one tensor (the first input's
+// mask) or a list with a tensor or null per positional input.
+func maskList(raw json.RawMessage, isTensor func(json.RawMessage) (TensorRef, bool)) ([]*TensorRef, error) {
+	if r, ok := isTensor(raw); ok {
+		return []*TensorRef{&r}, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("kwargs: mask: want a tensor or a list of tensors and nulls, got %s: %w", short(raw), layer.ErrUnsupported)
+	}
+	out := make([]*TensorRef, len(list))
+	for i, e := range list {
+		if !isSet(e) {
+			continue
+		}
+		r, ok := isTensor(e)
+		if !ok {
+			return nil, fmt.Errorf("kwargs: mask: entry %d is %s, not a tensor or null: %w", i, short(e), layer.ErrUnsupported)
+		}
+		out[i] = &r
+	}
+	return out, nil
 }
 
 // parseRefList reads input_layers/output_layers: a list of [name, node,
@@ -604,7 +638,7 @@ func short(raw json.RawMessage) string {
 type parsedNode struct {
 	args      []TensorRef // flat tensor inputs (positional, then keywords)
 	connected []TensorRef // inputs as Keras lists them (Connected to)
-	mask      *TensorRef
+	masks     []*TensorRef // the mask keyword, per positional input
 	info      layer.CallInfo
 }
 
@@ -754,11 +788,11 @@ func (p *parsedNode) readKwargs(raw json.RawMessage, isTensor func(json.RawMessa
 				p.info.Kwargs[k] = vals[i]
 			}
 		case k == "mask":
-			if len(refs) != 1 {
-				return fmt.Errorf("kwargs: mask: want one tensor, got %d: %w", len(refs), layer.ErrUnsupported)
+			ms, err := maskList(vals[i], isTensor)
+			if err != nil {
+				return err
 			}
-			r := refs[0]
-			p.mask = &r
+			p.masks = ms
 		default:
 			if p.info.TensorKwargs == nil {
 				p.info.TensorKwargs = map[string][]int{}

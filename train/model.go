@@ -24,8 +24,13 @@ type Call struct {
 	// Args are the tensors the layer reads, flattened: positional ones
 	// first, then the ones passed by keyword (see layer.CallInfo).
 	Args []TensorRef
-	// Mask is a tensor passed as the call's mask keyword, if any.
+	// Mask is a tensor passed as the call's mask keyword, if any (the
+	// first input's mask).
 	Mask *TensorRef
+	// Masks holds, when the mask keyword is a list (Attention's
+	// mask=[query_mask, value_mask]), one entry per positional input (nil
+	// where the list has null). When set it supersedes Mask.
+	Masks []*TensorRef
 	// Info carries the keyword arguments to layers that want them.
 	Info layer.CallInfo
 	// Connected lists the input tensors as Keras does in "Connected to"
@@ -454,14 +459,19 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 			}
 			ins[i] = t
 		}
-		if c.Mask != nil {
-			mt, err := get(*c.Mask)
+		masks := c.Masks
+		if len(masks) == 0 && c.Mask != nil {
+			masks = []*TensorRef{c.Mask}
+		}
+		for i, mr := range masks {
+			if mr == nil || i >= len(ins) {
+				continue
+			}
+			mt, err := get(*mr)
 			if err != nil {
 				return nil, err
 			}
-			if len(ins) > 0 {
-				ins[0].Mask = mt.Name
-			}
+			ins[i].Mask = mt.Name
 		}
 		if _, isInput := c.Layer.(*layer.InputLayer); isInput && len(ins) == 0 {
 			return nil, fmt.Errorf("train: model %q: the outputs depend on input layer %q, which is not a model input", m.Name(), c.Layer.Name())
