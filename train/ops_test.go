@@ -114,3 +114,59 @@ func TestGetItemRefusals(t *testing.T) {
 		t.Errorf("unknown op: got %v", err)
 	}
 }
+
+// opCall writes one op layer called on args (JSON, tensors as kt3).
+func opCall(module, class, name, args string) string {
+	return fmt.Sprintf(`{"module": %q, "class_name": %q, "registered_name": %q, "name": %q, "config": {"name": %q}, "inbound_nodes": [{"args": [%s], "kwargs": {}}]}`,
+		module, class, class, name, name, args)
+}
+
+// TestElementwiseOps checks Keras 3 numpy op layers, with constants on
+// either side, against values worked by hand on x = arange(12).
+func TestElementwiseOps(t *testing.T) {
+	x := kt3("x")
+	layers := []string{
+		`{"module": "keras.layers", "class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [null, 3, 4], "dtype": "float32"}, "inbound_nodes": []}`,
+		opCall("keras.src.ops.numpy", "Subtract", "rsub", "2.0, "+x), // 2 - x
+		opCall("keras.src.ops.numpy", "Multiply", "mul", x+", "+x),   // x * x
+		opCall("keras.src.ops.numpy", "Square", "sq", x),
+		opCall("keras.src.ops.numpy", "TrueDivide", "div", x+", 4"),
+		opCall("keras.src.ops.numpy", "Greater", "gt", x+", 5"),
+		opCall("keras.src.ops.nn", "Relu", "relu", "rsub_placeholder"),
+	}
+	layers[6] = strings.Replace(layers[6], "rsub_placeholder", strings.Replace(x, `"x", 0, 0`, `"rsub", 0, 0`, 1), 1)
+	cfg := fmt.Sprintf(`{"module": "keras", "class_name": "Functional", "config": {"name": "m", "layers": [%s], "input_layers": [["x", 0, 0]], "output_layers": [["rsub", 0, 0], ["mul", 0, 0], ["sq", 0, 0], ["div", 0, 0], ["gt", 0, 0], ["relu", 0, 0]]}}`,
+		strings.Join(layers, ",\n"))
+	m := mustModel(t, cfg, layer.Version{})
+	if c := m.Layer("rsub").Class(); c != "Subtract" {
+		t.Errorf("class %q", c)
+	}
+	xs := make([]float32, 12)
+	for i := range xs {
+		xs[i] = float32(i)
+	}
+	out := runModel(t, m, map[string]*tensor.Tensor{"x": tensor.From(tensor.Shape{1, 3, 4}, xs)})
+	want := map[string]func(float64) float64{
+		"rsub": func(v float64) float64 { return 2 - v },
+		"mul":  func(v float64) float64 { return v * v },
+		"sq":   func(v float64) float64 { return v * v },
+		"div":  func(v float64) float64 { return v / 4 },
+		"gt": func(v float64) float64 {
+			if v > 5 {
+				return 1
+			}
+			return 0
+		},
+		"relu": func(v float64) float64 { return max(2-v, 0) },
+	}
+	for name, f := range want {
+		var w []float64
+		for _, v := range xs {
+			w = append(w, f(float64(v)))
+		}
+		closeTo(t, name, out[name], w)
+	}
+	if dt := out["gt"].DType(); dt != tensor.Bool {
+		t.Errorf("Greater gives %s, want bool", dt)
+	}
+}
