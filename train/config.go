@@ -636,8 +636,8 @@ func short(raw json.RawMessage) string {
 
 // parsedNode is one call read from inbound_nodes.
 type parsedNode struct {
-	args      []TensorRef // flat tensor inputs (positional, then keywords)
-	connected []TensorRef // inputs as Keras lists them (Connected to)
+	args      []TensorRef  // flat tensor inputs (positional, then keywords)
+	connected []TensorRef  // inputs as Keras lists them (Connected to)
 	masks     []*TensorRef // the mask keyword, per positional input
 	info      layer.CallInfo
 }

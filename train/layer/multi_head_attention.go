@@ -191,7 +191,9 @@ func (l *MultiHeadAttention) BuildCall(in []Shape, call *CallInfo) ([]Shape, err
 }
 
 // Lower appends the attention.
-func (l *MultiHeadAttention) Lower(b *Builder, in []Tensor) ([]Tensor, error) { return l.LowerCall(b, in, nil) }
+func (l *MultiHeadAttention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
+	return l.LowerCall(b, in, nil)
+}
 
 // LowerCall is Lower for one call of the layer in a model.
 func (l *MultiHeadAttention) LowerCall(b *Builder, in []Tensor, call *CallInfo) ([]Tensor, error) {
