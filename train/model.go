@@ -55,7 +55,26 @@ type Model struct {
 	inputs        []TensorRef
 	outputs       []TensorRef
 	outShapes     []layer.Shape
+	optimizer     *OptimizerParams
 }
+
+// OptimizerParams describes the optimizer state stored with a model
+// (Keras 3 .keras files keep it under optimizer/vars in model.weights.h5).
+// kiln does not train with it; Summary reports it as Keras does for a
+// compiled model whose optimizer is built.
+type OptimizerParams struct {
+	// Count is the number of scalars in the optimizer's variables.
+	Count int
+	// Bytes is their size (each variable's element count times its
+	// dtype's size).
+	Bytes float64
+}
+
+// SetOptimizerParams records the stored optimizer state (nil for none).
+func (m *Model) SetOptimizerParams(p *OptimizerParams) { m.optimizer = p }
+
+// OptimizerParams returns the stored optimizer state, or nil.
+func (m *Model) OptimizerParams() *OptimizerParams { return m.optimizer }
 
 // Version is the Keras version the model's config was written by.
 func (m *Model) Version() layer.Version { return m.version }
