@@ -525,6 +525,10 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 func buildCall(c *Call, ins []layer.Shape) (out []layer.Shape, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if we, ok := r.(*layer.WeightSizeError); ok {
+				out, err = nil, fmt.Errorf("%w: %w", we, layer.ErrUnsupported)
+				return
+			}
 			out, err = nil, fmt.Errorf("the layer panicked (a bug in its Go implementation): %v", r)
 		}
 	}()
