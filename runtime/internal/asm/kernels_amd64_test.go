@@ -24,3 +24,31 @@ func asmKernels() []tileKernel {
 	}
 	return ks
 }
+
+// asmVmath lists the vector math routines of every instruction set this
+// CPU runs, each applied through vapply's tail handling.
+func asmVmath() []vmathSet {
+	var vs []vmathSet
+	wrap := func(f vfunc, w int) func(dst, src []float32) {
+		return func(dst, src []float32) {
+			n := len(src)
+			body := n &^ (w - 1)
+			if body > 0 {
+				f(&dst[0], &src[0], body)
+			}
+			if body < n {
+				var buf [16]float32
+				copy(buf[:], src[body:])
+				f(&buf[0], &buf[0], w)
+				copy(dst[body:n], buf[:])
+			}
+		}
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		vs = append(vs, vmathSet{"avx2", wrap(vexpAVX2, 8), wrap(vsigmoidAVX2, 8), wrap(vtanhAVX2, 8), wrap(verfAVX2, 8)})
+	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ {
+		vs = append(vs, vmathSet{"avx512", wrap(vexpAVX512, 16), wrap(vsigmoidAVX512, 16), wrap(vtanhAVX512, 16), wrap(verfAVX512, 16)})
+	}
+	return vs
+}

@@ -3,3 +3,5 @@
 package asm
 
 func asmKernels() []tileKernel { return nil }
+
+func asmVmath() []vmathSet { return nil }
