@@ -52,3 +52,27 @@ func asmVmath() []vmathSet {
 	}
 	return vs
 }
+
+// asmGemv lists the SgemvAcc assembly variants this CPU runs.
+func asmGemv() []gemvImpl {
+	var gs []gemvImpl
+	wrap := func(f func(k, n int, x, b *float32, ldb int, c *float32), w int) func(x, b []float32, ldb int, c []float32) {
+		return func(x, b []float32, ldb int, c []float32) {
+			n := len(c)
+			body := n &^ (w - 1)
+			if body > 0 {
+				f(len(x), body, &x[0], &b[0], ldb, &c[0])
+			}
+			if body < n {
+				sgemvAccGo(x, b[body:], ldb, c[body:])
+			}
+		}
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		gs = append(gs, gemvImpl{"avx2", wrap(sgemvAccAVX2, 8)})
+	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ {
+		gs = append(gs, gemvImpl{"avx512", wrap(sgemvAccAVX512, 16)})
+	}
+	return gs
+}

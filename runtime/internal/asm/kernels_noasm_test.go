@@ -5,3 +5,5 @@ package asm
 func asmKernels() []tileKernel { return nil }
 
 func asmVmath() []vmathSet { return nil }
+
+func asmGemv() []gemvImpl { return nil }
