@@ -125,3 +125,82 @@ func TestRNNKernels(t *testing.T) {
 		}
 	}
 }
+
+func i64(s tensor.Shape, v ...int64) *tensor.Tensor { return tensor.From(s, v) }
+
+// oneNode builds a one-node graph whose inputs are the given feeds (graph
+// inputs) or params (names starting with "p").
+func oneNode(op string, attrs graph.Attrs, ins []string, vals []*tensor.Tensor, nout int) (*graph.Graph, []*tensor.Tensor) {
+	g := &graph.Graph{}
+	var feeds []*tensor.Tensor
+	for i, name := range ins {
+		if name == "" {
+			continue
+		}
+		if name[0] == 'p' {
+			g.Params = append(g.Params, &graph.Param{Name: name, Tensor: vals[i]})
+			continue
+		}
+		g.Inputs = append(g.Inputs, &graph.Value{Name: name, Type: graph.TensorType(vals[i].DType(), vals[i].Shape()...)})
+		feeds = append(feeds, vals[i])
+	}
+	var outs []string
+	for o := 0; o < nout; o++ {
+		name := fmt.Sprintf("y%d", o)
+		outs = append(outs, name)
+		g.Outputs = append(g.Outputs, &graph.Value{Name: name, Type: graph.UnrankedType(tensor.Float32)})
+	}
+	if attrs == nil {
+		attrs = graph.Attrs{}
+	}
+	g.Nodes = []*graph.Node{{Name: "n", Op: op, Inputs: ins, Outputs: outs, Attrs: attrs}}
+	return g, feeds
+}
+
+// TestDataKernels holds the data-movement and integer kernels against the
+// reference ops; they move or compute exact values, so results must be
+// equal.
+func TestDataKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x := randTensor(r, tensor.Shape{4, 5, 6})
+	emb := randTensor(r, tensor.Shape{50, 8})
+	cases := []struct {
+		name  string
+		op    string
+		attrs graph.Attrs
+		ins   []string
+		vals  []*tensor.Tensor
+		nout  int
+	}{
+		{"gather embedding", "Gather", nil, []string{"pw", "i"}, []*tensor.Tensor{emb, i64(tensor.Shape{2, 3}, 1, 49, 0, -1, 7, 7)}, 1},
+		{"gather axis 1 int32", "Gather", graph.Attrs{"axis": int64(1)}, []string{"x", "i"}, []*tensor.Tensor{x, tensor.From(tensor.Shape{2}, []int32{4, -5})}, 1},
+		{"gather scalar index", "Gather", graph.Attrs{"axis": int64(0)}, []string{"x", "i"}, []*tensor.Tensor{i64(tensor.Shape{3}, 5, 6, 7), i64(tensor.Shape{}, 2)}, 1},
+		{"slice", "Slice", nil, []string{"x", "s", "e", "a", "st"}, []*tensor.Tensor{x, i64(tensor.Shape{2}, 1, -1), i64(tensor.Shape{2}, 4, 0), i64(tensor.Shape{2}, 1, 2), i64(tensor.Shape{2}, 2, -2)}, 1},
+		{"slice last axis", "Slice", nil, []string{"x", "s", "e", "a"}, []*tensor.Tensor{x, i64(tensor.Shape{1}, 2), i64(tensor.Shape{1}, 1 << 40), i64(tensor.Shape{1}, -1)}, 1},
+		{"slice int64 data", "Slice", nil, []string{"x", "s", "e"}, []*tensor.Tensor{i64(tensor.Shape{4}, 1, 2, 3, 4), i64(tensor.Shape{1}, -2), i64(tensor.Shape{1}, 4)}, 1},
+		{"split", "Split", graph.Attrs{"axis": int64(1)}, []string{"x", "sp"}, []*tensor.Tensor{x, i64(tensor.Shape{2}, 2, 3)}, 2},
+		{"split even", "Split", graph.Attrs{"axis": int64(-1)}, []string{"x"}, []*tensor.Tensor{x}, 3},
+		{"shape", "Shape", nil, []string{"x"}, []*tensor.Tensor{x}, 1},
+		{"shape start", "Shape", graph.Attrs{"start": int64(1)}, []string{"x"}, []*tensor.Tensor{x}, 1},
+		{"constant of shape", "ConstantOfShape", graph.Attrs{"value": i64(tensor.Shape{1}, 3)}, []string{"s"}, []*tensor.Tensor{i64(tensor.Shape{2}, 2, 3)}, 1},
+		{"constant of shape default", "ConstantOfShape", nil, []string{"s"}, []*tensor.Tensor{i64(tensor.Shape{3}, 1, 2, 3)}, 1},
+		{"constant", "Constant", graph.Attrs{"value": i64(tensor.Shape{2}, -1, 4)}, nil, nil, 1},
+		{"expand", "Expand", nil, []string{"x", "s"}, []*tensor.Tensor{randTensor(r, tensor.Shape{3, 1}), i64(tensor.Shape{3}, 2, 3, 4)}, 1},
+		{"concat int64", "Concat", graph.Attrs{"axis": int64(0)}, []string{"a", "b"}, []*tensor.Tensor{i64(tensor.Shape{1}, 1), i64(tensor.Shape{2}, 5, 6)}, 1},
+		{"unsqueeze of an input", "Unsqueeze", nil, []string{"x", "a"}, []*tensor.Tensor{i64(tensor.Shape{}, 3), i64(tensor.Shape{1}, 0)}, 1},
+		{"reshape of an input", "Reshape", nil, []string{"x", "s"}, []*tensor.Tensor{x, i64(tensor.Shape{2}, 20, -1)}, 1},
+		{"transpose int64", "Transpose", graph.Attrs{"perm": []int64{1, 0}}, []string{"x"}, []*tensor.Tensor{i64(tensor.Shape{2, 3}, 1, 2, 3, 4, 5, 6)}, 1},
+		{"mul int64", "Mul", nil, []string{"a", "b"}, []*tensor.Tensor{i64(tensor.Shape{2}, 3, -4), i64(tensor.Shape{}, 5)}, 1},
+		{"div int64", "Div", nil, []string{"a", "b"}, []*tensor.Tensor{i64(tensor.Shape{4}, 7, -7, 7, 9), i64(tensor.Shape{4}, 2, 2, 0, -1)}, 1},
+		{"add int64", "Add", nil, []string{"a", "b"}, []*tensor.Tensor{i64(tensor.Shape{1}, 3), i64(tensor.Shape{1}, 4)}, 1},
+		{"sub int64", "Sub", nil, []string{"a", "b"}, []*tensor.Tensor{i64(tensor.Shape{1}, 3), i64(tensor.Shape{1}, 4)}, 1},
+		{"cast f32 to i64", "Cast", graph.Attrs{"to": int64(tensor.Int64)}, []string{"x"}, []*tensor.Tensor{tensor.From(tensor.Shape{5}, []float32{1.7, -1.7, float32(math.NaN()), 1e30, -1e30})}, 1},
+		{"cast i64 to f32", "Cast", graph.Attrs{"to": int64(tensor.Float32)}, []string{"x"}, []*tensor.Tensor{i64(tensor.Shape{2}, 3, -1 << 40)}, 1},
+		{"cast i32 to i64", "Cast", graph.Attrs{"to": int64(tensor.Int64)}, []string{"x"}, []*tensor.Tensor{tensor.From(tensor.Shape{2}, []int32{3, -9})}, 1},
+		{"cast i64 to i64", "Cast", graph.Attrs{"to": int64(tensor.Int64)}, []string{"x"}, []*tensor.Tensor{i64(tensor.Shape{}, 3)}, 1},
+	}
+	for _, c := range cases {
+		g, feeds := oneNode(c.op, c.attrs, c.ins, c.vals, c.nout)
+		checkAgainstReference(t, c.name, g, feeds, 0, 0, 1)
+	}
+}
