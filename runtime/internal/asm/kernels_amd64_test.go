@@ -29,7 +29,7 @@ func asmKernels() []tileKernel {
 // CPU runs, each applied through vapply's tail handling.
 func asmVmath() []vmathSet {
 	var vs []vmathSet
-	wrap := func(f vfunc, w int) func(dst, src []float32) {
+	wrap := func(f func(dst, src *float32, n int), w int) func(dst, src []float32) {
 		return func(dst, src []float32) {
 			n := len(src)
 			body := n &^ (w - 1)
