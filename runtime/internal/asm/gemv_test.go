@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-type gemvImpl struct {
+type sgemvAccImpl struct {
 	name string
 	f    func(x, b []float32, ldb int, c []float32)
 }
@@ -16,7 +16,7 @@ type gemvImpl struct {
 // [-1, 1] summed in float32 differ from it by at most about k*2^-24 per
 // unit of magnitude; 1e-6*(k+1) bounds that.
 func TestSgemvAcc(t *testing.T) {
-	impls := append([]gemvImpl{{"dispatch-" + ISA(), SgemvAcc}, {"go", sgemvAccGo}}, asmGemv()...)
+	impls := append([]sgemvAccImpl{{"dispatch-" + ISA(), SgemvAcc}, {"go", sgemvAccGo}}, asmSgemvAccs()...)
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, im := range impls {
 		for _, k := range []int{1, 2, 3, 7, 128, 129} {

@@ -53,9 +53,9 @@ func asmVmath() []vmathSet {
 	return vs
 }
 
-// asmGemv lists the SgemvAcc assembly variants this CPU runs.
-func asmGemv() []gemvImpl {
-	var gs []gemvImpl
+// asmSgemvAccs lists the SgemvAcc assembly variants this CPU runs.
+func asmSgemvAccs() []sgemvAccImpl {
+	var gs []sgemvAccImpl
 	wrap := func(f func(k, n int, x, b *float32, ldb int, c *float32), w int) func(x, b []float32, ldb int, c []float32) {
 		return func(x, b []float32, ldb int, c []float32) {
 			n := len(c)
@@ -69,10 +69,10 @@ func asmGemv() []gemvImpl {
 		}
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		gs = append(gs, gemvImpl{"avx2", wrap(sgemvAccAVX2, 8)})
+		gs = append(gs, sgemvAccImpl{"avx2", wrap(sgemvAccAVX2, 8)})
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ {
-		gs = append(gs, gemvImpl{"avx512", wrap(sgemvAccAVX512, 16)})
+		gs = append(gs, sgemvAccImpl{"avx512", wrap(sgemvAccAVX512, 16)})
 	}
 	return gs
 }

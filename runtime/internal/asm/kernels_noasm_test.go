@@ -6,4 +6,4 @@ func asmKernels() []tileKernel { return nil }
 
 func asmVmath() []vmathSet { return nil }
 
-func asmGemv() []gemvImpl { return nil }
+func asmSgemvAccs() []sgemvAccImpl { return nil }
