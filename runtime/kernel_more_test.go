@@ -165,9 +165,9 @@ func oneNode(op string, attrs graph.Attrs, ins []string, vals []*tensor.Tensor, 
 	return g, feeds
 }
 
-// TestDataKernels holds the data-movement and integer kernels against the
-// reference ops; they move or compute exact values, so results must be
-// equal.
+// TestDataKernels holds the data-movement and integer kernels (and the
+// float32 reductions: float64 sums rounded once, as the reference) against
+// the reference ops; results must be equal.
 func TestDataKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	x := randTensor(r, tensor.Shape{4, 5, 6})
@@ -205,10 +205,27 @@ func TestDataKernels(t *testing.T) {
 		{"cast f32 to i64", "Cast", graph.Attrs{"to": int64(tensor.Int64)}, []string{"x"}, []*tensor.Tensor{tensor.From(tensor.Shape{5}, []float32{1.7, -1.7, float32(math.NaN()), 1e30, -1e30})}, 1},
 		{"cast i64 to f32", "Cast", graph.Attrs{"to": int64(tensor.Float32)}, []string{"x"}, []*tensor.Tensor{i64(tensor.Shape{2}, 3, -1<<40)}, 1},
 		{"cast i32 to i64", "Cast", graph.Attrs{"to": int64(tensor.Int64)}, []string{"x"}, []*tensor.Tensor{tensor.From(tensor.Shape{2}, []int32{3, -9})}, 1},
+		{"reduce mean last", "ReduceMean", nil, []string{"x", "pa"}, []*tensor.Tensor{x, i64(tensor.Shape{1}, -1)}, 1},
+		{"reduce sum trailing", "ReduceSum", graph.Attrs{"keepdims": int64(0)}, []string{"x", "pa"}, []*tensor.Tensor{x, i64(tensor.Shape{2}, 2, 1)}, 1},
+		{"reduce max", "ReduceMax", nil, []string{"x", "pa"}, []*tensor.Tensor{x, i64(tensor.Shape{1}, 2)}, 1},
 		{"cast i64 to i64", "Cast", graph.Attrs{"to": int64(tensor.Int64)}, []string{"x"}, []*tensor.Tensor{i64(tensor.Shape{}, 3)}, 1},
 	}
 	for _, c := range cases {
 		g, feeds := oneNode(c.op, c.attrs, c.ins, c.vals, c.nout)
 		checkAgainstReference(t, c.name, g, feeds, 0, 0, 1, false)
 	}
+}
+
+// TestBatchNormKernel: inference BatchNormalization with a positive
+// variance, folded into x*a+b (one rounding more than the reference's
+// float64 formula: 1e-6 + 1e-5 relative).
+func TestBatchNormKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	v := randTensor(r, tensor.Shape{3})
+	for i, x := range v.F32() {
+		v.F32()[i] = x*x + 0.1
+	}
+	g, feeds := oneNode("BatchNormalization", graph.Attrs{"epsilon": float32(1e-3)}, []string{"x", "ps", "pb", "pm", "pv"},
+		[]*tensor.Tensor{randTensor(r, tensor.Shape{2, 3, 4, 5}), randTensor(r, tensor.Shape{3}), randTensor(r, tensor.Shape{3}), randTensor(r, tensor.Shape{3}), v}, 1)
+	checkAgainstReference(t, "batchnorm", g, feeds, 1e-6, 1e-5, 1, false)
 }

@@ -98,6 +98,8 @@ func TestKernelsMatchReference(t *testing.T) {
 		{op: "Concat", attrs: graph.Attrs{"axis": int64(1)}, shapes: []tensor.Shape{{2, 3, 4}, {2, 5, 4}, {2, 1, 4}}},
 		{op: "Concat", attrs: graph.Attrs{"axis": int64(-1)}, shapes: []tensor.Shape{{2, 3}, {2, 2}}},
 		{op: "Identity", shapes: []tensor.Shape{{3, 4}}},
+		{op: "ReduceMean", shapes: []tensor.Shape{{3, 4}}},
+		{op: "BatchNormalization", attrs: graph.Attrs{"epsilon": float32(1e-3)}, shapes: []tensor.Shape{{2, 3, 4, 5}, {3}, {3}, {3}, {3}}, params: map[int]bool{1: true, 2: true, 3: true, 4: true}},
 		{op: "Flatten", attrs: graph.Attrs{"axis": int64(1)}, shapes: []tensor.Shape{{3, 4, 2}}},
 	}
 	for _, c := range cases {
