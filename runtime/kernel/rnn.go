@@ -167,7 +167,7 @@ func (k *rnnKernel) recur(env *Env, h []float32, rt []float32, c0, n int, pk *Pa
 		return
 	}
 	var pool Pool
-	if env != nil && env.Pool != nil && k.batch*n*H >= 1<<18 {
+	if env != nil && env.Pool != nil && k.batch*n*H >= 1<<21 {
 		pool = env.Pool
 	}
 	SgemmPacked(pool, false, k.batch, 1, h, H, pk, 1, c, ldc, nil)
