@@ -122,6 +122,7 @@ type convGemm struct {
 
 	parts, tparts int
 	splitRows     bool
+	imgBatch      int // > 0: images per gemmPAImgs call (small images, batch > 1)
 	units         int // column panels over all images and groups
 	mpanels       int // row panels of a group
 }
@@ -218,6 +219,7 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 		}
 	}
 	k.plan(s.Threads)
+	k.planImages()
 	return k
 }
 
@@ -239,6 +241,16 @@ func (k *convGemm) plan(threads int) {
 	}
 	if eff(k.mpanels) > eff(k.units)+0.05 {
 		k.splitRows = true
+	}
+}
+
+// planImages chooses gemmPAImgs for small images at batch > 1 (several
+// images per B block, A reused across them), splitting images over parts.
+func (k *convGemm) planImages() {
+	cpad := (k.cols + nr - 1) / nr * nr
+	if k.n > 1 && k.groups == 1 && k.n >= k.parts && 2*cpad <= ncMax {
+		k.imgBatch = ncMax / cpad
+		k.splitRows = false
 	}
 }
 
@@ -342,6 +354,34 @@ func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
 			gemmPA(ws, k.pa[gi], &src, i0, i1, jc, je, chunk, ncMax, jc, 0, nil)
 			k.compact(chunk, y, z, nb, gi, i0, i1, jc, je)
 		}
+	}
+	if k.imgBatch > 0 {
+		var ep *Epilogue
+		if k.hasEp && !k.wide {
+			ep = &k.eps[0]
+		}
+		for nb := k.n * i / k.parts; nb < k.n*(i+1)/k.parts; nb += k.imgBatch {
+			nimg := min(k.imgBatch, k.n*(i+1)/k.parts-nb)
+			if k.direct {
+				src.b = x[nb*k.cin*k.inHW:]
+			} else {
+				src.b = st.planes[nb*k.imgSize:]
+			}
+			srcStride := k.imgSize
+			if k.direct {
+				srcStride = k.cin * k.inHW
+			}
+			if !k.wide {
+				gemmPAImgs(ws, k.pa[0], &src, nimg, srcStride, k.cols, y[nb*k.m*k.hw:], k.hw, k.m*k.hw, beta, ep)
+				continue
+			}
+			cpad := (k.cols + nr - 1) / nr * nr
+			gemmPAImgs(ws, k.pa[0], &src, nimg, srcStride, k.cols, chunk, ncMax, cpad, 0, nil)
+			for im := range nimg {
+				k.compact(chunk[im*cpad:], y, z, nb+im, 0, 0, k.mpg, 0, k.cols)
+			}
+		}
+		return
 	}
 	if k.splitRows {
 		i0 := k.mpanels * i / k.parts * mr

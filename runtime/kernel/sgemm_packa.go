@@ -118,3 +118,55 @@ func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []fl
 		}
 	}
 }
+
+// gemmPAImgs is gemmPA over nimg whole images: image im's B operand is
+// what src produces with src.b advanced by im*srcStride (columns
+// [0, cols)), and its C starts at c[im*cStride] (row stride ldc). The k
+// blocks are the outer loop, so each block of packed A is reused by every
+// image while it is in L2: a convolution of small images at batch > 1
+// otherwise streams all its weights once per image. nimg*ceil(cols/NR)*NR
+// columns must fit the B workspace (ncCap).
+func gemmPAImgs(ws *workspace, pa *PackedA, src *bSource, nimg, srcStride, cols int, c []float32, ldc, cStride int, beta float32, ep *Epilogue) {
+	k, kc0 := pa.k, pa.kc
+	cpad := (cols + nr - 1) / nr * nr
+	base := src.b
+	defer func() { src.b = base }()
+	for pc := 0; pc < k; pc += kc0 {
+		kc := min(kc0, k-pc)
+		for im := range nimg {
+			src.b = base[im*srcStride:]
+			src.pack(ws.b[im*kc*cpad:], pc, kc, 0, cols)
+		}
+		bt := beta
+		if pc > 0 {
+			bt = 1
+		}
+		var e *Epilogue
+		if pc+kc >= k {
+			e = ep
+		}
+		ablk := pa.data[pc*pa.mpad:]
+		for im := range nimg {
+			cm := c[im*cStride:]
+			bim := ws.b[im*kc*cpad:]
+			for jr := 0; jr < cols; jr += nr {
+				bp := bim[jr*kc : jr*kc+kc*nr]
+				nn := min(nr, cols-jr)
+				for ir := 0; ir < pa.m; ir += mr {
+					ap := ablk[ir*kc : ir*kc+kc*mr]
+					mm := min(mr, pa.m-ir)
+					off := ir*ldc + jr
+					if mm == mr && nn == nr {
+						kernelTile(kc, ap, bp, cm[off:], ldc, 1, bt, e, ir, jr)
+						continue
+					}
+					asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
+					mergeEdge(cm[off:], ldc, ws.tmp[:], mm, nn, bt)
+					if e != nil {
+						e.applyTile(cm[off:], ldc, mm, nn, ir, jr)
+					}
+				}
+			}
+		}
+	}
+}
