@@ -3,9 +3,8 @@ package kernel
 import (
 	"sync"
 
-	"github.com/kiln-ml/kiln/runtime/internal/asm"
-
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/internal/asm"
 )
 
 // float32 Conv (ONNX Conv, 1-D and 2-D, any group, stride, dilation and
@@ -27,6 +26,12 @@ import (
 // B matrix directly and applies the bias and activation in the GEMM
 // epilogue; a residual input (kiln FusedConv's Z) is then copied into Y
 // first and accumulated with beta = 1.
+//
+// Threads split the output columns (whole panels, over images and groups),
+// or the output channels when there are too few columns to balance; the
+// weights are packed already, so no two threads pack the same operand.
+// Small images at batch > 1 are multiplied several at a time per block of
+// packed weights (gemmPAImgs), so the weights are read once per block.
 
 // convGeom is the geometry of one group's convolution of one image, in
 // 2-D (a 1-D convolution has h = kh = 1).
