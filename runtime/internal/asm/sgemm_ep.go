@@ -2,10 +2,10 @@ package asm
 
 // Epilogue flags for EpRows and BiasActRow.
 const (
-	EpRowBias = 1 << iota // add rowBias[r] to row r
-	EpColBias             // add colBias[j] to column j
-	EpClamp               // clamp to [lo, hi] (max, then min: Relu, Relu6, Clip)
-	EpResidual            // BiasActRow: add z[j]
+	EpRowBias  = 1 << iota // add rowBias[r] to row r
+	EpColBias              // add colBias[j] to column j
+	EpClamp                // clamp to [lo, hi] (max, then min: Relu, Relu6, Clip)
+	EpResidual             // BiasActRow: add z[j]
 )
 
 // EpRows applies the common GEMM epilogue to a block of C in place:
