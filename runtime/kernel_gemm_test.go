@@ -164,6 +164,8 @@ func TestGemmKernelsMatchReference(t *testing.T) {
 	}
 	conv3 := convCase(tensor.Shape{2, 8, 10, 10}, tensor.Shape{16, 8, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm")
 	conv1 := convCase(tensor.Shape{2, 8, 6, 6}, tensor.Shape{16, 8, 1, 1}, true, nil, "Conv/f32-gemm")
+	convBig := convCase(tensor.Shape{3, 4, 20, 20}, tensor.Shape{8, 4, 3, 3}, true, a("pads", ints64(1, 1, 1, 1)), "Conv/f32-gemm")
+	cases = append(cases, convBig, residual(fused(convBig, "Relu")))
 	convDW := convCase(tensor.Shape{2, 8, 10, 10}, tensor.Shape{8, 1, 3, 3}, true, a("pads", ints64(1, 1, 1, 1), "group", int64(8)), "Conv/f32-dw3x3")
 	for _, base := range []gemmCase{conv3, conv1, convDW} {
 		cases = append(cases,

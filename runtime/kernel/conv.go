@@ -127,7 +127,8 @@ type convGemm struct {
 
 	parts, tparts int
 	splitRows     bool
-	imgBatch      int // > 0: images per gemmPAImgs call (small images, batch > 1)
+	imgBatch      int  // > 0: images per gemmPAImgs call (small images, batch > 1)
+	perImage      bool // parts take whole images and fill their planes just before use
 	units         int // column panels over all images and groups
 	mpanels       int // row panels of a group
 }
@@ -257,7 +258,15 @@ func (k *convGemm) planImages() {
 		k.imgBatch = ncMax / cpad
 		k.splitRows = false
 	}
+	// With at least one image per part, each part fills the planes of its
+	// images right before multiplying them, while they are in cache, in a
+	// buffer of its own (filling every image first streams them through
+	// memory at batch 8).
+	k.perImage = !k.direct && k.n > 1 && k.n >= k.parts && !k.splitRows
 }
+
+// imgsPerFill is how many images' planes a part holds at once.
+func (k *convGemm) imgsPerFill() int { return max(k.imgBatch, 1) }
 
 // convRun is one Run's state, shared by its parallel parts.
 type convRun struct {
@@ -276,7 +285,10 @@ func (k *convGemm) Run(env *Env, in, out []*tensor.Tensor) {
 	st := convRuns.Get().(*convRun)
 	st.k = k
 	np := 0
-	if !k.direct {
+	switch {
+	case k.perImage:
+		np = k.parts * k.imgsPerFill() * k.imgSize
+	case !k.direct:
 		np = k.n * k.imgSize
 	}
 	nc := 0
@@ -292,7 +304,7 @@ func (k *convGemm) Run(env *Env, in, out []*tensor.Tensor) {
 		}
 		st.planes, st.chunks = buf[:np], buf[np:]
 	}
-	if !k.direct {
+	if !k.direct && !k.perImage {
 		st.phase = 0
 		runParts(env, k.tparts, st, in, out)
 	}
@@ -340,11 +352,12 @@ func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
 		chunk = st.chunks[i*k.mpg*ncMax : (i+1)*k.mpg*ncMax]
 	}
 	src := bSource{ldb: k.hw, offs: k.offs}
-	run := func(nb, gi, i0, i1, j0, j1 int) {
+	// run multiplies group gi of image nb, whose planes start at pl.
+	run := func(nb, gi, i0, i1, j0, j1 int, pl []float32) {
 		if k.direct {
 			src.b = x[(nb*k.cin+gi*k.g.c)*k.inHW:]
 		} else {
-			src.b = st.planes[nb*k.imgSize+gi*k.g.c*k.chanSz:]
+			src.b = pl[gi*k.g.c*k.chanSz:]
 		}
 		if !k.wide {
 			var ep *Epilogue
@@ -360,6 +373,16 @@ func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
 			k.compact(chunk, y, z, nb, gi, i0, i1, jc, je)
 		}
 	}
+	if k.perImage && k.imgBatch == 0 {
+		pl := st.planes[i*k.imgSize : (i+1)*k.imgSize]
+		for nb := k.n * i / k.parts; nb < k.n*(i+1)/k.parts; nb++ {
+			k.fillImage(pl, x, nb)
+			for gi := range k.groups {
+				run(nb, gi, 0, k.mpg, 0, k.cols, pl)
+			}
+		}
+		return
+	}
 	if k.imgBatch > 0 {
 		var ep *Epilogue
 		if k.hasEp && !k.wide {
@@ -367,9 +390,16 @@ func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
 		}
 		for nb := k.n * i / k.parts; nb < k.n*(i+1)/k.parts; nb += k.imgBatch {
 			nimg := min(k.imgBatch, k.n*(i+1)/k.parts-nb)
-			if k.direct {
+			switch {
+			case k.direct:
 				src.b = x[nb*k.cin*k.inHW:]
-			} else {
+			case k.perImage:
+				pl := st.planes[i*k.imgBatch*k.imgSize : (i+1)*k.imgBatch*k.imgSize]
+				for im := range nimg {
+					k.fillImage(pl[im*k.imgSize:(im+1)*k.imgSize], x, nb+im)
+				}
+				src.b = pl
+			default:
 				src.b = st.planes[nb*k.imgSize:]
 			}
 			srcStride := k.imgSize
@@ -396,7 +426,7 @@ func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
 		}
 		for nb := range k.n {
 			for gi := range k.groups {
-				run(nb, gi, i0, i1, 0, k.cols)
+				run(nb, gi, i0, i1, 0, k.cols, st.planes[nb*k.imgSize:])
 			}
 		}
 		return
@@ -406,7 +436,8 @@ func (st *convRun) RunPart(i int, in, out []*tensor.Tensor) {
 	for u := lo; u < hi; {
 		seg := u / p // image*groups + group
 		end := min(hi, (seg+1)*p)
-		run(seg/k.groups, seg%k.groups, 0, k.mpg, (u-seg*p)*nr, min((end-seg*p)*nr, k.cols))
+		nb := seg / k.groups
+		run(nb, seg%k.groups, 0, k.mpg, (u-seg*p)*nr, min((end-seg*p)*nr, k.cols), st.planes[nb*k.imgSize:])
 		u = end
 	}
 }
@@ -447,6 +478,15 @@ func (k *planeGeom) tapOffset(ki, kj int) int {
 	g := &k.g
 	dy, dx := ki*g.dh, kj*g.dw
 	return ((dy%g.sh)*g.sw+dx%g.sw)*k.plane + dy/g.sh*k.wq + dx/g.sw
+}
+
+// fillImage writes the phase planes of every channel of image nb of x
+// into pl.
+func (k *convGemm) fillImage(pl, x []float32, nb int) {
+	for ci := range k.cin {
+		c := nb*k.cin + ci
+		k.fillPlanes(pl[ci*k.chanSz:(ci+1)*k.chanSz], x[c*k.inHW:(c+1)*k.inHW])
+	}
 }
 
 // fillPlanes writes one channel's zero-padded phase planes:
