@@ -11,6 +11,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newRunCmd(nil), newConformanceCmd(nil), newBenchCmd(nil))
+	root.AddCommand(newRunCmd(nil), newConformanceCmd(nil), newBenchCmd(nil), newServeCmd(nil))
 	return root
 }
