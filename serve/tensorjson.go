@@ -49,12 +49,12 @@ func parseTensorJSON(data []byte, dt tensor.DType) (*tensor.Tensor, error) {
 }
 
 type tparser struct {
-	s     []byte
-	i     int
-	b     builder
-	dims  [maxDepth]int // length of the lists at each depth, fixed by the first; -1 before
-	leaf  int   // depth of the elements, -1 until the first is seen
-	seen  bool
+	s    []byte
+	i    int
+	b    builder
+	dims [maxDepth]int // length of the lists at each depth, fixed by the first; -1 before
+	leaf int           // depth of the elements, -1 until the first is seen
+	seen bool
 }
 
 func (p *tparser) errorf(format string, args ...any) error {
