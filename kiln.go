@@ -24,6 +24,7 @@ import (
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/runtime"
+	"github.com/kiln-ml/kiln/runtime/pass"
 )
 
 // ErrInput marks errors caused by the caller's inputs: an unknown or
@@ -40,6 +41,9 @@ type Options struct {
 	// Threads is the number of compute threads one Predict may use; 0
 	// means the number of CPUs.
 	Threads int
+	// Passes selects the graph passes applied before compiling; nil means
+	// every pass, as runtime.Options.Passes.
+	Passes *pass.Options
 }
 
 // TensorInfo describes one input or output of a model.
@@ -107,7 +111,7 @@ func newModel(g *graph.Graph, opts Options) (*Model, error) {
 	if m.outputs, err = infos("output", g.Outputs); err != nil {
 		return nil, err
 	}
-	prog, err := runtime.Compile(g, runtime.Options{Threads: opts.Threads})
+	prog, err := runtime.Compile(g, runtime.Options{Threads: opts.Threads, Passes: opts.Passes})
 	if err != nil {
 		return nil, err
 	}

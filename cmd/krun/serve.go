@@ -17,6 +17,7 @@ import (
 )
 
 type serveOptions struct {
+	passes       *passFlags
 	Models       []string
 	ModelDir     string
 	Addr         string
@@ -34,8 +35,8 @@ type serveOptions struct {
 	Context context.Context
 }
 
-func newServeCmd(runF func(*serveOptions) error) *cobra.Command {
-	o := &serveOptions{}
+func newServeCmd(pf *passFlags, runF func(*serveOptions) error) *cobra.Command {
+	o := &serveOptions{passes: pf}
 	cmd := &cobra.Command{
 		Use:   "serve --model NAME=PATH ... [--model-dir DIR] [--addr :8080]",
 		Short: "Serve models over the Open Inference Protocol (KServe v2) and the TensorFlow Serving REST API",
@@ -94,8 +95,14 @@ func runServe(o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	opts := kiln.Options{Threads: o.Threads}
+	if o.passes != nil {
+		if opts.Passes, err = o.passes.options(); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
-	models, err := serve.LoadModels(paths, kiln.Options{Threads: o.Threads})
+	models, err := serve.LoadModels(paths, opts)
 	if err != nil {
 		return err
 	}

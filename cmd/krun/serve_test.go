@@ -10,7 +10,7 @@ import (
 
 func TestServeFlags(t *testing.T) {
 	var got *serveOptions
-	cmd := newServeCmd(func(o *serveOptions) error { got = o; return nil })
+	cmd := newServeCmd(nil, func(o *serveOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--model", "a=x.onnx", "--model", "b=y.onnx", "--model-dir", "models",
 		"--addr", "127.0.0.1:9000", "--max-batch", "8", "--batch-delay", "2ms", "--max-queue", "10",
 		"--timeout", "5s", "--max-body-bytes", "1000"})
@@ -32,7 +32,12 @@ func TestServeRejectsBadModelSpecs(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		o := &serveOptions{Log: &stderr, Context: context.Background(), Addr: "127.0.0.1:0", LogLevel: "info", LogFormat: "json"}
-		cmd := newServeCmd(func(p *serveOptions) error { *o = *p; o.Log = &stderr; o.Context = context.Background(); return runServe(o) })
+		cmd := newServeCmd(nil, func(p *serveOptions) error {
+			*o = *p
+			o.Log = &stderr
+			o.Context = context.Background()
+			return runServe(o)
+		})
 		cmd.SetArgs(append(args, "--addr", "127.0.0.1:0"))
 		cmd.SetErr(&stderr)
 		cmd.SetOut(&stderr)
