@@ -58,6 +58,7 @@ type Result struct {
 	RSSEnd    int64 // KiB, at the end of the timed load
 	ExitCode  int
 	ExitAfter time.Duration // from SIGTERM to exit
+	lat       []time.Duration
 }
 
 // Throughput is complete responses per second.
@@ -68,8 +69,19 @@ func (r *Result) Throughput() float64 {
 	return float64(r.Requests) / r.Elapsed.Seconds()
 }
 
-// Do starts the server, loads it, stops it and reports.
-func Do(ctx context.Context, run Run) (*Result, error) {
+// server is one running `krun serve` with a client for it.
+type server struct {
+	run    Run
+	cmd    *exec.Cmd
+	exited chan error
+	url    string
+	body   []byte
+	client *http.Client
+	tr     *http.Transport
+}
+
+// start runs `krun serve` for run and waits until it serves.
+func start(run Run) (*server, error) {
 	if run.Conns <= 0 {
 		run.Conns = 32
 	}
@@ -82,7 +94,7 @@ func Do(ctx context.Context, run Run) (*Result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
+	s := &server{run: run, cmd: cmd, exited: make(chan error, 1)}
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -100,81 +112,145 @@ func Do(ctx context.Context, run Run) (*Result, error) {
 				}
 			}
 		}
-		exited <- cmd.Wait()
+		s.exited <- cmd.Wait()
 	}()
-	kill := func() {
-		cmd.Process.Kill()
-	}
 	var addr string
 	select {
 	case addr = <-addrc:
-	case err := <-exited:
+	case err := <-s.exited:
 		return nil, fmt.Errorf("krun serve exited before serving: %v", err)
 	case <-time.After(2 * time.Minute):
-		kill()
+		cmd.Process.Kill()
 		return nil, errors.New("krun serve did not start within 2 minutes")
 	}
 	base := "http://" + addr
-	body, err := requestBody(base, run.Model)
-	if err != nil {
-		kill()
+	if s.body, err = requestBody(base, run.Model); err != nil {
+		cmd.Process.Kill()
 		return nil, err
 	}
-	url := base + "/v2/models/" + run.Model + "/infer"
-	tr := &http.Transport{MaxIdleConnsPerHost: run.Conns, MaxConnsPerHost: run.Conns, DisableCompression: true}
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
-	defer tr.CloseIdleConnections()
+	s.url = base + "/v2/models/" + run.Model + "/infer"
+	s.tr = &http.Transport{MaxIdleConnsPerHost: run.Conns, MaxConnsPerHost: run.Conns, DisableCompression: true}
+	s.client = &http.Client{Transport: s.tr, Timeout: 15 * time.Minute}
+	return s, nil
+}
 
-	if run.Warmup > 0 {
-		drive(ctx, client, url, body, run.Conns, run.Warmup, nil)
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// add folds one timed window into res.
+func (res *Result) add(st *stats) {
+	res.Elapsed += st.elapsed
+	res.Requests += st.ok
+	res.Errors += st.errs
+	res.Refused += st.refused
+	for k, v := range st.kinds {
+		res.ErrorKind[k] += v
 	}
-	res := &Result{Label: run.Label, ErrorKind: map[string]int{}}
-	res.RSSStart = rss(cmd.Process.Pid)
-	var termAt time.Time
-	var onTerm func()
-	if run.SigtermAfter > 0 {
-		onTerm = func() {
-			termAt = time.Now()
-			cmd.Process.Signal(syscall.SIGTERM)
-		}
+	res.lat = append(res.lat, st.lat...)
+	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
+	res.P50, res.P90, res.P99 = pct(res.lat, 0.50), pct(res.lat, 0.90), pct(res.lat, 0.99)
+	if len(res.lat) > 0 {
+		res.Max = res.lat[len(res.lat)-1]
 	}
-	st := drive(ctx, client, url, body, run.Conns, run.Duration, &sigterm{after: run.SigtermAfter, fire: onTerm, exited: exited})
-	res.Elapsed = st.elapsed
-	res.RSSEnd = rss(cmd.Process.Pid)
-	if res.RSSEnd == 0 {
-		res.RSSEnd = st.lastRSS
-	}
-	res.Requests, res.Errors, res.Refused, res.ErrorKind = st.ok, st.errs, st.refused, st.kinds
-	lat := st.lat
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	res.P50, res.P90, res.P99 = pct(lat, 0.50), pct(lat, 0.90), pct(lat, 0.99)
-	if len(lat) > 0 {
-		res.Max = lat[len(lat)-1]
-	}
+}
+
+// stop sends SIGTERM (unless sent at termAt already) and records the exit.
+func (s *server) stop(res *Result, st *stats, termAt time.Time) error {
+	defer s.tr.CloseIdleConnections()
 	if termAt.IsZero() {
 		termAt = time.Now()
-		cmd.Process.Signal(syscall.SIGTERM)
+		s.cmd.Process.Signal(syscall.SIGTERM)
 	}
 	var werr error
+	exitCh := s.exited
+	if st != nil && st.exitErr != nil && st.exitWatched {
+		exitCh = st.exitErr
+	}
 	select {
-	case werr = <-st.exitErr:
-	case werr = <-exited:
+	case werr = <-exitCh:
 	case <-time.After(time.Minute):
-		kill()
-		return res, errors.New("krun serve did not exit within a minute of SIGTERM")
+		s.cmd.Process.Kill()
+		return errors.New("krun serve did not exit within a minute of SIGTERM")
 	}
 	res.ExitAfter = time.Since(termAt)
-	if st.exitSeen {
+	if st != nil && st.exitSeen {
 		res.ExitAfter = st.exitAt.Sub(termAt)
 	}
-	res.ExitCode = 0
 	var ee *exec.ExitError
 	if errors.As(werr, &ee) {
 		res.ExitCode = ee.ExitCode()
 	} else if werr != nil {
-		return res, werr
+		return werr
 	}
-	return res, nil
+	return nil
+}
+
+// Do starts the server, loads it, stops it and reports.
+func Do(ctx context.Context, run Run) (*Result, error) {
+	s, err := start(run)
+	if err != nil {
+		return nil, err
+	}
+	if run.Warmup > 0 {
+		drive(ctx, s.client, s.url, s.body, s.run.Conns, run.Warmup, nil)
+	}
+	res := &Result{Label: run.Label, ErrorKind: map[string]int{}}
+	res.RSSStart = rss(s.pid())
+	var termAt time.Time
+	var term *sigterm
+	if run.SigtermAfter > 0 {
+		term = &sigterm{after: run.SigtermAfter, exited: s.exited, fire: func() {
+			termAt = time.Now()
+			s.cmd.Process.Signal(syscall.SIGTERM)
+		}}
+	}
+	st := drive(ctx, s.client, s.url, s.body, s.run.Conns, run.Duration, term)
+	res.RSSEnd = rss(s.pid())
+	res.add(st)
+	return res, s.stop(res, st, termAt)
+}
+
+// Pair measures two configurations of one model in the same period: both
+// servers run side by side, and the load alternates between them in
+// rounds windows of Duration/rounds each, so that other work on the
+// machine weighs on both alike. RSS is read from each process after the
+// warm-up and after its last window.
+func Pair(ctx context.Context, a, b Run, rounds int) (*Result, *Result, error) {
+	if rounds < 1 {
+		rounds = 1
+	}
+	runs := []Run{a, b}
+	var srv [2]*server
+	for i, r := range runs {
+		s, err := start(r)
+		if err != nil {
+			if i == 1 {
+				srv[0].cmd.Process.Kill()
+			}
+			return nil, nil, err
+		}
+		srv[i] = s
+	}
+	res := [2]*Result{}
+	for i, s := range srv {
+		if runs[i].Warmup > 0 {
+			drive(ctx, s.client, s.url, s.body, s.run.Conns, runs[i].Warmup, nil)
+		}
+		res[i] = &Result{Label: runs[i].Label, ErrorKind: map[string]int{}}
+		res[i].RSSStart = rss(s.pid())
+	}
+	for range rounds {
+		for i, s := range srv {
+			res[i].add(drive(ctx, s.client, s.url, s.body, s.run.Conns, runs[i].Duration/time.Duration(rounds), nil))
+			res[i].RSSEnd = rss(s.pid())
+		}
+	}
+	var firstErr error
+	for i, s := range srv {
+		if err := s.stop(res[i], nil, time.Time{}); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return res[0], res[1], firstErr
 }
 
 // requestBody builds an inference request for the model's inputs from its
@@ -244,8 +320,8 @@ type stats struct {
 	kinds             map[string]int
 	lat               []time.Duration
 	elapsed           time.Duration
-	lastRSS           int64
 	exitErr           chan error
+	exitWatched       bool // exitErr will receive the exit
 	exitSeen          bool
 	exitAt            time.Time
 }
@@ -260,6 +336,7 @@ func drive(ctx context.Context, client *http.Client, url string, body []byte, co
 	gone := make(chan struct{})
 	if term != nil && term.fire != nil {
 		terminating = true
+		st.exitWatched = true
 		// No time limit once SIGTERM is planned: the clients run until the
 		// server has exited.
 		cancel()

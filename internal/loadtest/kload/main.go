@@ -1,7 +1,8 @@
-// Command kload is `make loadtest`: it serves each model with `krun serve`
-// on 127.0.0.1, once without batching and once with, drives it for a
-// bounded time, and prints throughput, latency percentiles, errors, RSS
-// and the batched/unbatched ratios measured in the same run.
+// Command kload is `make loadtest`: it serves each model with two `krun
+// serve` processes on 127.0.0.1, one without batching and one with, drives
+// them in alternating windows for a bounded time, and prints throughput,
+// latency percentiles, errors, RSS and the batched/unbatched ratios
+// measured in the same period.
 package main
 
 import (
@@ -29,6 +30,8 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "timed load per run")
 	warm := flag.Duration("warmup", 2*time.Second, "untimed load before each run")
 	batch := flag.String("batch", "--max-batch=8", "krun serve flags for the batched runs")
+	common := flag.String("serve-flags", "--timeout=10m", "krun serve flags for every run; the long timeout lets slow models queue 32 requests without 503s")
+	rounds := flag.Int("rounds", 6, "alternate the two configurations in this many windows")
 	verbose := flag.Bool("v", false, "show the server logs")
 	flag.Parse()
 	var logw io.Writer
@@ -47,23 +50,27 @@ func main() {
 			fmt.Printf("# %s: skipped (%v)\n", name, err)
 			continue
 		}
-		var pair [2]*loadtest.Result
-		for i, mode := range []struct{ label, flags string }{{"off", "--max-batch=1"}, {"on", *batch}} {
-			run := loadtest.Run{
-				Krun: *krun, Model: name, Path: path, Args: strings.Fields(mode.flags),
-				Label: name + " batching " + mode.label, Conns: *conns, Warmup: *warm, Duration: *dur, Log: logw,
+		mk := func(label, flags string) loadtest.Run {
+			return loadtest.Run{
+				Krun: *krun, Model: name, Path: path, Args: append(strings.Fields(*common), strings.Fields(flags)...),
+				Label: name + " batching " + label, Conns: *conns, Warmup: *warm, Duration: *dur, Log: logw,
 			}
-			fmt.Printf("# %s: %s, %d connections, %s\n", run.Label, mode.flags, *conns, *dur)
-			r, err := loadtest.Do(context.Background(), run)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "kload: %s: %v\n", run.Label, err)
-				failed = true
+		}
+		fmt.Printf("# %s: batching off (--max-batch=1) and on (%s) side by side, %d connections, %s each in %d alternating windows\n",
+			name, *batch, *conns, *dur, *rounds)
+		off, on, err := loadtest.Pair(context.Background(), mk("off", "--max-batch=1"), mk("on", *batch), *rounds)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "kload: %s: %v\n", name, err)
+			failed = true
+		}
+		pair := [2]*loadtest.Result{off, on}
+		for _, r := range pair {
+			if r == nil {
 				continue
 			}
 			if r.Errors > 0 || r.ExitCode != 0 {
 				failed = true
 			}
-			pair[i] = r
 			results = append(results, r)
 		}
 		if pair[0] != nil && pair[1] != nil && pair[0].Throughput() > 0 {
