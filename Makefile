@@ -77,3 +77,16 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# Load test: `krun serve` on 127.0.0.1 under 32 connections for LOADTEST_TIME per
+# run, each model with batching off and on; prints throughput, latency
+# percentiles, errors, RSS and the on/off ratios. Bench models that are absent
+# are skipped.
+LOADTEST_TIME ?= 60s
+BENCH_MODELS  ?= $(if $(KILN_BENCH_MODELS),$(KILN_BENCH_MODELS),../bench/bench-models)
+.PHONY: loadtest
+loadtest: build
+	$(GO) run ./internal/loadtest/kload --krun $(BIN)/krun --duration $(LOADTEST_TIME) --conns 32 \
+		--model mnist_8=testdata/models/mnist_8/model.onnx \
+		--model mlp=$(BENCH_MODELS)/mlp/model.onnx \
+		--model resnet18=$(BENCH_MODELS)/resnet18/model.onnx
