@@ -74,6 +74,8 @@ fuzz:
 	$(GO) test ./formats/npy -run '^$$' -fuzz FuzzRead -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzKerasZip -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzSniff -fuzztime 30s
+	$(GO) test ./serve -run '^$$' -fuzz FuzzDecodeRequest -fuzztime 30s
+	$(GO) test ./train -run '^$$' -fuzz FuzzConfigJSON -fuzztime 30s
 
 clean:
 	rm -rf $(BIN)
