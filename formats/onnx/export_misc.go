@@ -28,9 +28,52 @@ func init() {
 			return []*graph.Node{n}, nil
 		},
 	})
-	RegisterExport(ExportRule{Domain: "kiln", Op: "Scan8", Standardize: func(c *ExportContext, n *graph.Node) ([]*graph.Node, error) {
-		return nil, exportErr(n, "opset-8 Scan (batch axis and sequence_lens) has no form in opset 13 and later")
-	}})
+	RegisterExport(ExportRule{Domain: "kiln", Op: "Scan8", Standardize: mxScan8})
+}
+
+// mxScan8 writes an opset-8 Scan whose batch is statically 1 and that has
+// no sequence_lens as a current Scan over the batch entry: the batch axis
+// is squeezed from every state and scan input and restored on every
+// output. Other Scan-8 nodes have no opset-13 form short of a Loop over the
+// batch, and fail.
+func mxScan8(c *ExportContext, n *graph.Node) ([]*graph.Node, error) {
+	if n.Input(0) != "" {
+		return nil, exportErr(n, "opset-8 Scan with sequence_lens has no form in opset 13 and later")
+	}
+	for _, in := range n.Inputs[1:] {
+		t, ok := c.Type(in)
+		if !ok || t.Unranked || len(t.Shape) == 0 || t.Shape[0] != 1 {
+			return nil, exportErr(n, "opset-8 Scan has a form in opset 13 and later only when its batch size is statically 1")
+		}
+	}
+	var out []*graph.Node
+	axis0 := c.Ints("axes", 0)
+	scan := &graph.Node{Name: n.Name, Op: "Scan", Attrs: graph.Attrs{}, Meta: n.Meta}
+	for k, v := range n.Attrs {
+		switch k {
+		case "directions":
+			scan.Attrs["scan_input_directions"] = v
+		default:
+			scan.Attrs[k] = v
+		}
+	}
+	for _, in := range n.Inputs[1:] {
+		sq := c.Node("Squeeze", nil, []string{in, axis0})
+		out = append(out, sq)
+		scan.Inputs = append(scan.Inputs, sq.Outputs[0])
+	}
+	var post []*graph.Node
+	for _, o := range n.Outputs {
+		if o == "" {
+			scan.Outputs = append(scan.Outputs, "")
+			continue
+		}
+		tmp := c.Fresh("unbatched")
+		scan.Outputs = append(scan.Outputs, tmp)
+		post = append(post, c.Node("Unsqueeze", nil, []string{tmp, axis0}, o))
+	}
+	out = append(out, scan)
+	return append(out, post...), nil
 }
 
 func exportErr(n *graph.Node, why string) error {
