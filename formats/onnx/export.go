@@ -38,6 +38,11 @@ func Save(path string, g *graph.Graph, opts ExportOptions) error {
 	if err != nil {
 		return err
 	}
+	return SaveModel(path, mp)
+}
+
+// SaveModel writes an exported model to path.
+func SaveModel(path string, mp *onnxpb.ModelProto) error {
 	data, err := proto.Marshal(mp)
 	if err != nil {
 		return fmt.Errorf("onnx: encoding %s: %w", path, err)
