@@ -105,6 +105,8 @@ func Export(g *graph.Graph, opts ExportOptions) (*onnxpb.ModelProto, error) {
 	}
 	if opset == 0 {
 		opset = need
+	} else if opset < MinExportOpset {
+		return nil, fmt.Errorf("onnx: export: opset %d requested; kiln writes opset %d and later: %w", opset, MinExportOpset, ErrUnsupported)
 	} else if opset < need {
 		return nil, fmt.Errorf("onnx: export: node %s needs opset %d, above the requested opset %d: %w", blocker.Describe(), need, opset, ErrUnsupported)
 	}
@@ -115,12 +117,12 @@ func Export(g *graph.Graph, opts ExportOptions) (*onnxpb.ModelProto, error) {
 		if r == nil || normDomain(n.Domain) != "" {
 			return nil, nil
 		}
-		if r.needs(n) <= opset {
+		if r.needs(c, n) <= opset {
 			r.dropDefaults(n, opset)
 			return nil, nil
 		}
 		if r.Down == nil {
-			return nil, fmt.Errorf("onnx: export: node %s needs opset %d: %w", n.Describe(), r.needs(n), ErrUnsupported)
+			return nil, fmt.Errorf("onnx: export: node %s needs opset %d: %w", n.Describe(), r.needs(c, n), ErrUnsupported)
 		}
 		out, err := r.Down(c, n, opset)
 		if err != nil {
@@ -232,6 +234,12 @@ type ExportRule struct {
 	Since int
 	// Features lists attributes and inputs added after Since.
 	Features []Feature
+	// Types lists element types the op accepts only from a later opset;
+	// they cannot be rewritten away.
+	Types []TypeFeature
+	// Need, when set, returns a further opset n needs as written (for
+	// conditions the tables cannot state).
+	Need func(c *ExportContext, n *graph.Node) int
 	// Standardize rewrites kiln-private forms (private attributes, kiln
 	// ops) into standard ONNX nodes; it returns the replacement nodes, or
 	// nil to keep n as it is.
@@ -256,6 +264,19 @@ type Feature struct {
 	Value   any
 	Default any
 	Since   int
+}
+
+// TypeFeature says that input Input (-1: any input) of one of DTypes needs
+// opset Since.
+type TypeFeature struct {
+	Input  int
+	DTypes []tensor.DType
+	Since  int
+}
+
+// TypesSince is a TypeFeature for any input.
+func TypesSince(since int, dts ...tensor.DType) TypeFeature {
+	return TypeFeature{Input: -1, DTypes: dts, Since: since}
 }
 
 // InputFeature is a Feature for input i.
@@ -349,22 +370,48 @@ func derivedSince(domain, op string) int {
 }
 
 // needs is the opset n needs as written.
-func (r *ExportRule) needs(n *graph.Node) int {
+func (r *ExportRule) needs(c *ExportContext, n *graph.Node) int {
 	v := r.since()
 	for _, f := range r.Features {
 		if f.Since > v && f.used(n) {
 			v = f.Since
 		}
 	}
+	return max(v, r.typeNeeds(c, n))
+}
+
+// typeNeeds is the opset n's element types and conditions need, which no
+// rewrite changes.
+func (r *ExportRule) typeNeeds(c *ExportContext, n *graph.Node) int {
+	v := 0
+	for _, f := range r.Types {
+		for i, in := range n.Inputs {
+			if in == "" || (f.Input >= 0 && f.Input != i) {
+				continue
+			}
+			t, ok := c.Type(in)
+			if !ok {
+				continue
+			}
+			for _, dt := range f.DTypes {
+				if t.DType == dt && f.Since > v {
+					v = f.Since
+				}
+			}
+		}
+	}
+	if r.Need != nil {
+		v = max(v, r.Need(c, n))
+	}
 	return v
 }
 
 // lowest is the lowest opset n can be written at.
 func (r *ExportRule) lowest(c *ExportContext, n *graph.Node) int {
-	v := r.needs(n)
+	v := r.needs(c, n)
 	if r.Down != nil && r.Lowest != nil {
 		if lo := r.Lowest(c, n); lo > 0 && lo < v {
-			v = lo
+			v = max(lo, r.typeNeeds(c, n))
 		}
 	}
 	return v
@@ -813,6 +860,9 @@ func (e *exporter) writeAttr(name string, v any) (*onnxpb.AttributeProto, error)
 }
 
 func valueInfo(name string, t graph.Type) *onnxpb.ValueInfoProto {
+	if t.Kind == graph.KindTensor && t.DType == tensor.Undefined && t.Unranked {
+		return &onnxpb.ValueInfoProto{Name: proto.String(name)} // type unknown (a subgraph value)
+	}
 	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: typeProto(t)}
 }
 
@@ -832,7 +882,10 @@ func typeProto(t graph.Type) *onnxpb.TypeProto {
 		}
 		return &onnxpb.TypeProto{Value: &onnxpb.TypeProto_OptionalType{OptionalType: &onnxpb.TypeProto_Optional{ElemType: elem}}}
 	}
-	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(t.DType))}
+	tt := &onnxpb.TypeProto_Tensor{}
+	if t.DType != tensor.Undefined {
+		tt.ElemType = proto.Int32(int32(t.DType))
+	}
 	if !t.Unranked {
 		sh := &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{}}
 		for i, d := range t.Shape {

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"github.com/kiln-ml/kiln/ops/graph"
+	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
 // Export rules of the elementwise family: Cast's saturate (opset 19),
@@ -23,10 +24,20 @@ func init() {
 			return []*graph.Node{c.Node("Cast", graph.Attrs{"to": int64(t.DType)}, []string{n.Input(0)}, n.Outputs[0])}, nil
 		},
 	})
-	RegisterExport(ExportRule{Op: "QuantizeLinear", Features: []Feature{
+	// Element types added after opset 13.
+	small := []tensor.DType{tensor.Int8, tensor.Int16, tensor.Uint8, tensor.Uint16}
+	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
+		RegisterExport(ExportRule{Op: op, Types: []TypeFeature{TypesSince(14, small...)}})
+	}
+	RegisterExport(ExportRule{Op: "Relu", Types: []TypeFeature{TypesSince(14, tensor.Int8, tensor.Int16, tensor.Int32, tensor.Int64)}})
+	RegisterExport(ExportRule{Op: "Equal", Types: []TypeFeature{TypesSince(19, tensor.String)}})
+	RegisterExport(ExportRule{Op: "IsInf", Types: []TypeFeature{TypesSince(20, tensor.Float16, tensor.BFloat16)}})
+	RegisterExport(ExportRule{Op: "Where", Types: []TypeFeature{TypesSince(16, tensor.BFloat16)}})
+	RegisterExport(ExportRule{Op: "QLinearMatMul", Types: []TypeFeature{TypesSince(21, tensor.Float16, tensor.BFloat16)}})
+	RegisterExport(ExportRule{Op: "QuantizeLinear", Types: []TypeFeature{TypesSince(21, tensor.Int16, tensor.Uint16)}, Features: []Feature{
 		AttrFeature("saturate", int64(1), 19), AttrFeature("block_size", int64(0), 21),
 		AttrFeature("output_dtype", int64(0), 21), AttrFeature("precision", int64(0), 25)}})
-	RegisterExport(ExportRule{Op: "DequantizeLinear", Features: []Feature{
+	RegisterExport(ExportRule{Op: "DequantizeLinear", Types: []TypeFeature{TypesSince(21, tensor.Int16, tensor.Uint16)}, Features: []Feature{
 		AttrFeature("block_size", int64(0), 21), AttrFeature("output_dtype", int64(0), 23)}})
 	RegisterExport(ExportRule{Domain: "kiln", Op: "BroadcastAxis", Standardize: ewxBroadcastAxis})
 }

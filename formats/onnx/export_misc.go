@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kiln-ml/kiln/ops/graph"
+	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
 // Export rules of the signal and control ops.
@@ -29,6 +30,20 @@ func init() {
 		},
 	})
 	RegisterExport(ExportRule{Domain: "kiln", Op: "Scan8", Standardize: mxScan8})
+	RegisterExport(ExportRule{Op: "CumSum", Types: []TypeFeature{{Input: 0, DTypes: []tensor.DType{tensor.Float16, tensor.BFloat16}, Since: 14}}})
+	// OptionalHasElement and OptionalGetElement take a plain tensor or
+	// sequence (and HasElement no input at all) from opset 18.
+	for _, op := range []string{"OptionalHasElement", "OptionalGetElement"} {
+		RegisterExport(ExportRule{Op: op, Need: func(c *ExportContext, n *graph.Node) int {
+			if n.Input(0) == "" {
+				return 18
+			}
+			if t, ok := c.Type(n.Input(0)); ok && t.Kind != graph.KindOptional {
+				return 18
+			}
+			return 0
+		}})
+	}
 }
 
 // mxScan8 writes an opset-8 Scan whose batch is statically 1 and that has

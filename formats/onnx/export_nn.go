@@ -33,7 +33,7 @@ func init() {
 	RegisterExport(ExportRule{Op: "Gelu", Lowest: func(c *ExportContext, n *graph.Node) int { return floatKnown(c, n.Input(0), 13) }, Down: nnxGelu})
 	RegisterExport(ExportRule{Op: "Swish", Lowest: func(c *ExportContext, n *graph.Node) int { return floatKnown(c, n.Input(0), 13) }, Down: nnxSwish})
 	RegisterExport(ExportRule{Op: "AveragePool", Features: []Feature{AttrFeature("dilations", int64(1), 19)}})
-	RegisterExport(ExportRule{Op: "LpPool", Features: []Feature{AttrFeature("ceil_mode", int64(0), 18)}})
+	RegisterExport(ExportRule{Op: "LpPool", Features: []Feature{AttrFeature("ceil_mode", int64(0), 18), AttrFeature("dilations", int64(1), 18)}})
 	RegisterExport(ExportRule{Op: "Resize", Since: 13,
 		Features: []Feature{
 			AttrFeature("antialias", int64(0), 18),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kiln-ml/kiln/ops/graph"
+	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
 // Export rules of the reductions: every reduction but ReduceSum took its
@@ -12,7 +13,11 @@ import (
 func init() {
 	for _, op := range []string{"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
 		"ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"} {
-		RegisterExport(ExportRule{Op: op, Lowest: rdxLowest, Down: rdxAxesToAttr})
+		r := ExportRule{Op: op, Lowest: rdxLowest, Down: rdxAxesToAttr}
+		if op == "ReduceMax" || op == "ReduceMin" {
+			r.Types = []TypeFeature{{Input: 0, DTypes: []tensor.DType{tensor.Bool}, Since: 20}}
+		}
+		RegisterExport(r)
 	}
 	RegisterExport(ExportRule{Op: "Attention", Features: []Feature{InputFeature(6, 24)}})
 }

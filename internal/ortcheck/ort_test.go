@@ -76,6 +76,15 @@ func check(g *graph.Graph, inputs map[string]*tensor.Tensor) (string, string) {
 			return "skip", "sequence or optional values"
 		}
 	}
+	if len(g.Inputs) == 0 {
+		return "skip", "no inputs (the binding needs at least one)"
+	}
+	for _, v := range g.Outputs {
+		switch v.Type.DType {
+		case tensor.Float16, tensor.BFloat16, tensor.String:
+			return "skip", fmt.Sprintf("output %q of type %s is not read by the binding", v.Name, v.Type.DType)
+		}
+	}
 	mp, err := onnx.Export(g, onnx.ExportOptions{})
 	if err != nil {
 		return "export error", err.Error()
