@@ -26,8 +26,7 @@ import (
 //     integer literal is parsed as a float and truncated. A string that is
 //     not a number is an error.
 //
-// The float8, float4, int4 and int2 types and the saturate and round_mode
-// attributes (which only concern them) are not supported.
+// The low-precision types follow lbCast.
 func ewCast(n *graph.Node, x *tensor.Tensor, to tensor.DType) (*tensor.Tensor, error) {
 	if !to.Supported() {
 		return nil, Unsupported(n, "cast to element type %v", to)
@@ -35,6 +34,9 @@ func ewCast(n *graph.Node, x *tensor.Tensor, to tensor.DType) (*tensor.Tensor, e
 	from := x.DType()
 	if from == to {
 		return x, nil
+	}
+	if from.IsLowBit() || to.IsLowBit() {
+		return lbCast(n, x, to)
 	}
 	shape := x.Shape()
 	l := ewLoad(x)
@@ -239,7 +241,8 @@ func ewParseBool(s string) (bool, error) {
 
 // ewCastKernel is ONNX Cast-25: input converted to the element type given
 // by attribute to (an ONNX TensorProto data type number), following
-// ewCast's rules.
+// ewCast's rules; attributes saturate and round_mode apply to the float8
+// targets (see lbCast).
 func ewCastKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) != 1 || in[0] == nil {
 		return nil, Errorf(n, "needs one input")
@@ -255,7 +258,8 @@ func ewCastKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) 
 }
 
 // ewCastLike is ONNX CastLike-25: input converted to the element type of
-// the second input (whose values are ignored), following ewCast's rules.
+// the second input (whose values are ignored), following ewCast's rules
+// (attributes saturate and round_mode as for Cast).
 func ewCastLike(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) != 2 || in[0] == nil || in[1] == nil {
 		return nil, Errorf(n, "needs inputs input and target_type")
@@ -265,6 +269,78 @@ func ewCastLike(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	return []*tensor.Tensor{y}, nil
+}
+
+// lbCast is ewCast when the source or the target is one of the
+// low-precision types (ONNX Cast-25):
+//   - to float8: round to nearest even; with attribute saturate (default 1)
+//     values beyond the type's largest finite value and infinities become
+//     that value with their sign, without it they become NaN (e4m3fn, the
+//     fnuz types) or infinity (e5m2); fnuz types have no -0;
+//   - to float8e8m0: the power of two chosen by attribute round_mode ("up"
+//     the default, "down", "nearest"), as tensor.ToF8E8M0 describes;
+//   - to float4e2m1: round to nearest even, always saturating to ±6;
+//   - to int4, uint4, int2, uint2: floats truncate toward zero, then all
+//     values wrap to the type's width (as C conversions and ONNX's reference
+//     do);
+//   - from these types: their exact values, converted as from float32 (the
+//     float types) or int8 (the integer types).
+//
+// Strings are parsed as numbers and bools give 0 or 1 first.
+func lbCast(n *graph.Node, x *tensor.Tensor, to tensor.DType) (*tensor.Tensor, error) {
+	from, shape := x.DType(), x.Shape().Clone()
+	// Widen a low-precision source to a type that holds it exactly.
+	switch {
+	case from.IsLowFloat():
+		x = tensor.FromFloat64s(tensor.Float32, shape, x.Float64s())
+	case from.IsLowInt():
+		x = tensor.FromInt64sAs(tensor.Int8, shape, x.Int64s())
+	}
+	if !to.IsLowBit() {
+		return ewCast(n, x, to)
+	}
+	saturate := true
+	mode := tensor.E8M0Up
+	if n != nil {
+		saturate = n.Attrs.Int("saturate", 1) != 0
+		switch m := n.Attrs.String("round_mode", "up"); m {
+		case "up":
+		case "down":
+			mode = tensor.E8M0Down
+		case "nearest":
+			mode = tensor.E8M0Nearest
+		default:
+			return nil, Errorf(n, "round_mode %q: want up, down or nearest", m)
+		}
+	}
+	src := x.DType()
+	switch {
+	case src == tensor.String:
+		ss := x.Strings()
+		if to.IsLowInt() {
+			iv := make([]int64, len(ss))
+			for k, s := range ss {
+				var err error
+				if iv[k], err = ewParseInt(s); err != nil {
+					return nil, Errorf(n, "cannot cast string %q to %v", s, to)
+				}
+			}
+			return tensor.FromInt64sAs(to, shape, iv), nil
+		}
+		fv := make([]float64, len(ss))
+		for k, s := range ss {
+			var err error
+			if fv[k], err = ewParseFloat(s); err != nil {
+				return nil, Errorf(n, "cannot cast string %q to %v", s, to)
+			}
+		}
+		return tensor.ConvertFloat64s(to, shape, fv, saturate, mode), nil
+	case to.IsLowInt() && (src.IsInt() || src == tensor.Bool):
+		return tensor.FromInt64sAs(to, shape, x.Int64s()), nil
+	case src.IsNumeric() || src == tensor.Bool:
+		return tensor.ConvertFloat64s(to, shape, x.Float64s(), saturate, mode), nil
+	}
+	return nil, Unsupported(n, "cast from %v to %v", from, to)
 }
 
 func ewInferCast(ic *InferContext) ([]graph.Type, error) {

@@ -15,11 +15,11 @@ func TestEwCast(t *testing.T) {
 		{name: "float to int32 truncates", op: "Cast", attrs: to(tensor.Int32), in: []*tensor.Tensor{ewVec[float32](1.9, -1.9, 0.5)}, want: ewVec[int32](1, -1, 0)},
 		{name: "float to uint8 wraps negatives", op: "Cast", attrs: to(tensor.Uint8), in: []*tensor.Tensor{ewVec[float32](-1, 255.9)}, want: ewVec[uint8](255, 255)},
 		{name: "int32 to uint8 wraps", op: "Cast", attrs: to(tensor.Uint8), in: []*tensor.Tensor{ewVec[int32](300, -1)}, want: ewVec[uint8](44, 255)},
-		{name: "int64 to float", op: "Cast", attrs: to(tensor.Float32), in: []*tensor.Tensor{ewVec[int64](-3, 1 << 40)}, want: ewVec[float32](-3, 1<<40)},
+		{name: "int64 to float", op: "Cast", attrs: to(tensor.Float32), in: []*tensor.Tensor{ewVec[int64](-3, 1<<40)}, want: ewVec[float32](-3, 1<<40)},
 		{name: "uint64 to int64", op: "Cast", attrs: to(tensor.Int64), in: []*tensor.Tensor{ewVec[uint64](math.MaxUint64)}, want: ewVec[int64](-1)},
 		// One rounding step: via float32 this would round to the tie and
 		// then to even (1.0).
-		{name: "double to float16", op: "Cast", attrs: to(tensor.Float16), in: []*tensor.Tensor{ewVec(1 + math.Ldexp(1, -11) + math.Ldexp(1, -30), 65504, 1e6)}, want: ewVec[tensor.Half](0x3c01, 0x7bff, 0x7c00)},
+		{name: "double to float16", op: "Cast", attrs: to(tensor.Float16), in: []*tensor.Tensor{ewVec(1+math.Ldexp(1, -11)+math.Ldexp(1, -30), 65504, 1e6)}, want: ewVec[tensor.Half](0x3c01, 0x7bff, 0x7c00)},
 		{name: "float to bfloat16", op: "Cast", attrs: to(tensor.BFloat16), in: []*tensor.Tensor{ewVec[float32](1, 3.14159)}, want: ewVec[tensor.BHalf](0x3f80, 0x4049)},
 		{name: "float16 to double", op: "Cast", attrs: to(tensor.Float64), in: []*tensor.Tensor{ewVec[tensor.Half](0x3c01)}, want: ewVec(1 + math.Ldexp(1, -10))},
 		{name: "float to bool", op: "Cast", attrs: to(tensor.Bool), in: []*tensor.Tensor{ewVec(0, -0.0, 2, math.NaN())}, want: ewVec(false, false, true, true)},

@@ -29,9 +29,9 @@ const (
 
 func ewKindOf(dt tensor.DType) ewKind {
 	switch {
-	case dt.IsFloat():
+	case dt.IsFloat() || dt.IsLowFloat():
 		return ewF
-	case dt.IsSigned():
+	case dt.IsSigned() || dt.IsLowInt():
 		return ewI
 	case dt.IsUnsigned():
 		return ewU
@@ -91,6 +91,9 @@ func ewConv[D, S tensor.Numeric](dst []D, src []S) {
 // ewStoreF narrows float64 lanes to a float tensor of type dt, rounding to
 // nearest even.
 func ewStoreF(dt tensor.DType, shape tensor.Shape, v []float64) *tensor.Tensor {
+	if dt.IsLowFloat() {
+		return tensor.FromFloat64s(dt, shape, v) // exact for values loaded from dt
+	}
 	t := tensor.New(dt, shape...)
 	switch d := t.Data().(type) {
 	case []float32:
@@ -111,6 +114,9 @@ func ewStoreF(dt tensor.DType, shape tensor.Shape, v []float64) *tensor.Tensor {
 
 // ewStoreI narrows int64 lanes to an integer tensor of type dt (wrapping).
 func ewStoreI(dt tensor.DType, shape tensor.Shape, v []int64) *tensor.Tensor {
+	if dt.IsLowInt() {
+		return tensor.FromInt64sAs(dt, shape, v)
+	}
 	t := tensor.New(dt, shape...)
 	switch d := t.Data().(type) {
 	case []int8:

@@ -61,9 +61,9 @@ func TestMiQuantizeLinear(t *testing.T) {
 		}
 		miCheck(t, c.name, out[0], c.dt, c.in[0].Shape(), c.want)
 	}
-	_, err := miRun(t, QuantizeLinear, graph.Attrs{"output_dtype": int64(17)}, f(tensor.Shape{1}, 1), tensor.Scalar(float32(1)))
+	_, err := miRun(t, QuantizeLinear, graph.Attrs{"output_dtype": int64(tensor.Float8E8M0)}, f(tensor.Shape{1}, 1), tensor.Scalar(float32(1)))
 	if !errors.Is(err, ErrUnsupported) {
-		t.Fatalf("float8 output: got %v, want ErrUnsupported", err)
+		t.Fatalf("float8e8m0 output: got %v, want ErrUnsupported", err)
 	}
 	_, err = miRun(t, QuantizeLinear, graph.Attrs{}, f(tensor.Shape{2, 2}, 1, 2, 3, 4), f(tensor.Shape{3}, 1, 1, 1))
 	if err == nil {

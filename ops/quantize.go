@@ -20,9 +20,12 @@ import (
 // float type the division is done in; default the promotion of x and
 // y_scale, as in the ONNX reference).
 //
-// kiln supports uint8, int8, uint16, int16 and int32 outputs; float8,
-// float4, int4 and int2 outputs are unsupported because kiln's tensors have
-// no such element types.
+// Outputs may be uint8, int8, uint16, int16, int32, uint4, int4, uint2 or
+// int2 (rounded half to even, zero point added, clamped to the type's
+// range), or float8e4m3fn, float8e4m3fnuz, float8e5m2, float8e5m2fnuz or
+// float4e2m1: for these x / y_scale + y_zero_point is not rounded to an
+// integer but converted as Cast does, with attribute saturate (default 1)
+// for the float8 types; float4e2m1 always saturates.
 var QuantizeLinear = &Def{
 	Name: "QuantizeLinear",
 	Infer: func(ic *InferContext) ([]graph.Type, error) {
@@ -53,10 +56,31 @@ func miQuantOutType(n *graph.Node, hasZP bool, zpType tensor.DType) (tensor.DTyp
 	if dt == 0 {
 		dt = tensor.Uint8
 	}
-	if _, _, ok := miIntRange(dt); !ok || dt == tensor.Uint32 {
+	if _, _, ok := lbQuantRange(dt); (!ok || dt == tensor.Uint32) && !lbQuantFloat(dt) {
 		return 0, Unsupported(n, "quantizing to %v", dt)
 	}
 	return dt, nil
+}
+
+// lbQuantRange is miIntRange extended to the 4- and 2-bit integers.
+func lbQuantRange(dt tensor.DType) (lo, hi float64, ok bool) {
+	switch dt {
+	case tensor.Uint4:
+		return 0, 15, true
+	case tensor.Int4:
+		return -8, 7, true
+	case tensor.Uint2:
+		return 0, 3, true
+	case tensor.Int2:
+		return -2, 1, true
+	}
+	return miIntRange(dt)
+}
+
+// lbQuantFloat reports whether QuantizeLinear may produce dt as a float
+// target (no integer rounding).
+func lbQuantFloat(dt tensor.DType) bool {
+	return dt.IsLowFloat() && dt != tensor.Float8E8M0
 }
 
 func miQuantizeLinear(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -101,16 +125,27 @@ func miQuantizeLinear(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		}
 		prec = p
 	}
-	lo, hi, _ := miIntRange(dt)
+	lo, hi, isInt := lbQuantRange(dt)
 	xv, sv := x.Float64s(), sc.Float64s()
 	out := make([]float64, len(xv))
 	for i, v := range xv {
 		q := miRoundTo(prec, miRoundTo(prec, v)/miRoundTo(prec, sv[sIdx[i]]))
+		if !isInt {
+			if zv != nil {
+				q = miRoundTo(prec, q+zv[zIdx[i]])
+			}
+			out[i] = q
+			continue
+		}
 		q = math.RoundToEven(q)
 		if zv != nil {
 			q += zv[zIdx[i]]
 		}
 		out[i] = miSaturate(q, lo, hi)
+	}
+	if !isInt {
+		sat := n.Attrs.Int("saturate", 1) != 0
+		return []*tensor.Tensor{tensor.ConvertFloat64s(dt, x.Shape(), out, sat, tensor.E8M0Up)}, nil
 	}
 	return []*tensor.Tensor{tensor.FromFloat64s(dt, x.Shape(), out)}, nil
 }
@@ -119,9 +154,9 @@ func miQuantizeLinear(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, err
 // DequantizeLinear-25) with per-tensor, per-axis or blocked parameters as in
 // QuantizeLinear. The difference is taken in float32 and multiplied by the
 // scale in float32, then rounded to the output type: output_dtype if set,
-// else the scale's type. x may be int8, uint8, int16, uint16 or int32 (whose
-// zero point must be 0); float8, float4, int4 and int2 inputs are
-// unsupported because kiln's tensors have no such element types.
+// else the scale's type. x may be int8, uint8, int16, uint16, int32 (whose
+// zero point must be 0), int4, uint4, int2, uint2, one of the float8 types
+// or float4e2m1; every x value and zero point is taken at its exact value.
 var DequantizeLinear = &Def{
 	Name: "DequantizeLinear",
 	Infer: func(ic *InferContext) ([]graph.Type, error) {
@@ -146,7 +181,7 @@ func miDequantizeLinear(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if len(in) > 2 {
 		zp = in[2]
 	}
-	if !x.DType().IsInt() {
+	if !x.DType().IsInt() && !x.DType().IsLowBit() {
 		return nil, Unsupported(n, "dequantizing %v", x.DType())
 	}
 	if !sc.DType().IsFloat() {

@@ -58,7 +58,9 @@ func shpTake(src *tensor.Tensor, shape tensor.Shape, idx []int, fill *tensor.Ten
 	case []string:
 		shpTakeT(d, src.Data().([]string), idx, fd)
 	default:
-		return nil, fmt.Errorf("unsupported element type %v", src.DType())
+		if !lbTake(d, src.Data(), idx, fd) {
+			return nil, fmt.Errorf("unsupported element type %v", src.DType())
+		}
 	}
 	return out, nil
 }
@@ -109,6 +111,8 @@ func shpPut(dst, src *tensor.Tensor, idx []int) {
 		shpPutT(d, src.Data().([]bool), idx)
 	case []string:
 		shpPutT(d, src.Data().([]string), idx)
+	default:
+		lbPut(d, src.Data(), idx)
 	}
 }
 

@@ -11,10 +11,13 @@ import (
 	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/kernel"
 )
 
 // Options tune compilation.
@@ -22,6 +25,9 @@ type Options struct {
 	// Threads is the number of compute threads one Run may use; 0 means
 	// the number of CPUs.
 	Threads int
+	// NoPlan disables planned execution: every run executes the reference
+	// kernels with values allocated as they are produced.
+	NoPlan bool
 }
 
 // Program is a compiled graph.
@@ -34,6 +40,12 @@ type Program struct {
 	outputs []string
 	// free lists, per step, the values whose last reader is that step.
 	free [][]string
+
+	workers  *kernel.WorkerPool
+	planMu   sync.Mutex
+	plans    []*plan
+	lastPlan atomic.Pointer[plan]
+	noPlan   atomic.Bool
 }
 
 type step struct {
@@ -67,7 +79,23 @@ func Compile(g *graph.Graph, opts ...Options) (*Program, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("runtime: %d nodes use ops kiln does not implement: %s: %w", len(missing), strings.Join(missing, ", "), ops.ErrUnsupported)
 	}
-	return compile(g, o)
+	p, err := compile(g, o)
+	if err != nil {
+		return nil, err
+	}
+	p.workers = kernel.NewWorkerPool(o.Threads)
+	if o.NoPlan {
+		p.noPlan.Store(true)
+	}
+	return p, nil
+}
+
+// Close stops the program's worker goroutines. A closed program must not
+// be run again. Programs that are simply dropped leak only idle goroutines.
+func (p *Program) Close() {
+	if p.workers != nil {
+		p.workers.Close()
+	}
 }
 
 func compile(g *graph.Graph, o Options) (*Program, error) {
@@ -222,6 +250,20 @@ func (p *Program) RunValues(ctx context.Context, inputs map[string]ops.Value) (m
 			return nil, fmt.Errorf("runtime: unknown input %q; the model's inputs are %s: %w", k, inputNames(p.g.Inputs), ErrInput)
 		}
 	}
+	if ts, ok := tensorInputs(p.g.Inputs, inputs); ok && len(env.vals) == len(p.g.Inputs) {
+		outs := make([]*tensor.Tensor, len(p.outputs))
+		done, err := p.runPlanned(ctx, ts, outs)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			res := make(map[string]ops.Value, len(outs))
+			for i, o := range p.outputs {
+				res[o] = outs[i]
+			}
+			return res, nil
+		}
+	}
 	outs, err := p.exec(ctx, env)
 	if err != nil {
 		return nil, err
@@ -231,6 +273,98 @@ func (p *Program) RunValues(ctx context.Context, inputs map[string]ops.Value) (m
 		res[o] = outs[i]
 	}
 	return res, nil
+}
+
+// tensorInputs returns the inputs in graph order when all are tensors.
+func tensorInputs(vs []*graph.Value, in map[string]ops.Value) ([]*tensor.Tensor, bool) {
+	ts := make([]*tensor.Tensor, len(vs))
+	for i, v := range vs {
+		t, ok := in[v.Name].(*tensor.Tensor)
+		if !ok {
+			return nil, false
+		}
+		ts[i] = t
+	}
+	return ts, true
+}
+
+// runPlanned runs through the plan for the inputs' shapes when the program
+// can be planned; done is false when it must run dynamically instead.
+func (p *Program) runPlanned(ctx context.Context, in []*tensor.Tensor, outs []*tensor.Tensor) (done bool, err error) {
+	pl, observed, err := p.planFor(ctx, in)
+	if err != nil || pl == nil {
+		return false, err
+	}
+	if observed != nil {
+		for i, v := range observed {
+			t := v.(*tensor.Tensor)
+			if outs[i] == nil {
+				outs[i] = t
+				continue
+			}
+			if outs[i].DType() != t.DType() || !outs[i].Shape().Equal(t.Shape()) {
+				return false, fmt.Errorf("runtime: output %q is %s%v; the tensor given for it is %s%v: %w", p.outputs[i], t.DType(), t.Shape(), outs[i].DType(), outs[i].Shape(), ErrInput)
+			}
+			outs[i].CopyFrom(t)
+		}
+		return true, nil
+	}
+	if err := pl.run(ctx, p, in, outs); err != nil {
+		if errors.Is(err, errReplan) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// RunInto runs the program on tensors given in graph-input order and
+// writes the outputs, in graph-output order, into outs: a nil entry gets a
+// new tensor; a given tensor must have the output's dtype and shape and is
+// overwritten. With every entry given and a plannable program, RunInto
+// does not allocate once the plan for these input shapes exists.
+func (p *Program) RunInto(ctx context.Context, in []*tensor.Tensor, outs []*tensor.Tensor) error {
+	if len(in) != len(p.g.Inputs) {
+		return fmt.Errorf("runtime: got %d inputs, the model takes %d (%s): %w", len(in), len(p.g.Inputs), inputNames(p.g.Inputs), ErrInput)
+	}
+	if len(outs) != len(p.outputs) {
+		return fmt.Errorf("runtime: got %d output slots, the model has %d outputs: %w", len(outs), len(p.outputs), ErrInput)
+	}
+	for i, v := range p.g.Inputs {
+		if in[i] == nil {
+			return fmt.Errorf("runtime: missing input %q (%s): %w", v.Name, v.Type, ErrInput)
+		}
+		if err := checkInput(v, in[i]); err != nil {
+			return err
+		}
+	}
+	done, err := p.runPlanned(ctx, in, outs)
+	if err != nil || done {
+		return err
+	}
+	env := &scope{vals: make(map[string]ops.Value, len(p.steps)+len(in))}
+	for i, v := range p.g.Inputs {
+		env.vals[v.Name] = in[i]
+	}
+	res, err := p.exec(ctx, env)
+	if err != nil {
+		return err
+	}
+	for i, v := range res {
+		t, ok := v.(*tensor.Tensor)
+		if !ok {
+			return fmt.Errorf("runtime: output %q is a %s, not a tensor; use RunValues", p.outputs[i], kindName(v))
+		}
+		if outs[i] == nil {
+			outs[i] = t
+			continue
+		}
+		if outs[i].DType() != t.DType() || !outs[i].Shape().Equal(t.Shape()) {
+			return fmt.Errorf("runtime: output %q is %s%v; the tensor given for it is %s%v: %w", p.outputs[i], t.DType(), t.Shape(), outs[i].DType(), outs[i].Shape(), ErrInput)
+		}
+		outs[i].CopyFrom(t)
+	}
+	return nil
 }
 
 func hasInput(vs []*graph.Value, name string) bool {
@@ -312,6 +446,12 @@ func (s *scope) get(name string) (ops.Value, bool) {
 
 // exec runs the steps in env and returns the graph outputs in order.
 func (p *Program) exec(ctx context.Context, env *scope) ([]ops.Value, error) {
+	return p.execObserved(ctx, env, nil)
+}
+
+// execObserved is exec calling observe for every value a node produces;
+// observe returning false aborts with errNotPlannable.
+func (p *Program) execObserved(ctx context.Context, env *scope, observe func(name string, v ops.Value) bool) ([]ops.Value, error) {
 	for k, v := range p.params {
 		if _, overridden := env.vals[k]; !overridden {
 			env.vals[k] = v
@@ -342,6 +482,9 @@ func (p *Program) exec(ctx context.Context, env *scope) ([]ops.Value, error) {
 			}
 			if j < len(outs) && outs[j] != nil {
 				env.vals[name] = outs[j]
+				if observe != nil && !observe(name, outs[j]) {
+					return nil, errNotPlannable
+				}
 			}
 		}
 		for _, name := range p.free[i] {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -13,14 +14,20 @@ import (
 
 type inspectOptions struct {
 	Model string
-	Out   io.Writer
+	// Arch is a Keras architecture JSON for a weights-only .h5 file.
+	Arch string
+	Out  io.Writer
 }
+
+// inspectKeras prints a Keras file (.h5, .keras, architecture JSON); it is
+// set by the cgo build, which links formats/h5.
+var inspectKeras func(o *inspectOptions) error
 
 func newInspectCmd(runF func(*inspectOptions) error) *cobra.Command {
 	o := &inspectOptions{}
 	cmd := &cobra.Command{
 		Use:   "inspect MODEL",
-		Short: "Print a model's inputs, outputs, opsets, op histogram and parameter count",
+		Short: "Print a model's inputs, outputs, opsets, op histogram and parameter count (Keras files: the Keras summary)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Model = args[0]
@@ -31,10 +38,21 @@ func newInspectCmd(runF func(*inspectOptions) error) *cobra.Command {
 			return runInspect(o)
 		},
 	}
+	cmd.Flags().StringVar(&o.Arch, "arch", "", "architecture JSON (model.to_json()) for a weights-only Keras .h5 file")
 	return cmd
 }
 
 func runInspect(o *inspectOptions) error {
+	format, err := modelfile.Detect(o.Model)
+	if err != nil {
+		return err
+	}
+	if format == modelfile.HDF5 || format == modelfile.Keras || o.Arch != "" || isJSON(o.Model) {
+		if inspectKeras == nil {
+			return fmt.Errorf("kconv: %s is a Keras file: %w; use a kconv built with cgo and libhdf5", o.Model, modelfile.ErrNeedsCgo)
+		}
+		return inspectKeras(o)
+	}
 	g, info, err := modelfile.Inspect(o.Model)
 	if err != nil {
 		return err
@@ -144,4 +162,18 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.2f KB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// isJSON reports whether a file starts like a JSON document (a Keras
+// architecture written by model.to_json()).
+func isJSON(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := f.Read(head)
+	t := strings.TrimLeft(string(head[:n]), " \t\r\n\ufeff")
+	return strings.HasPrefix(t, "{")
 }

@@ -20,6 +20,7 @@ type conformanceOptions struct {
 	RTol    float64
 	ATol    float64
 	Verbose bool
+	Runs    int
 	Quiet   bool
 	MinPass int
 	Out     io.Writer
@@ -51,6 +52,7 @@ Prints each failing test with a reason, a table of failure reasons, and a final
 	cmd.Flags().Float64Var(&o.RTol, "rtol", conformance.DefaultRTol, "relative tolerance")
 	cmd.Flags().Float64Var(&o.ATol, "atol", conformance.DefaultATol, "absolute tolerance")
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "also list passing and skipped tests")
+	cmd.Flags().IntVar(&o.Runs, "runs", 2, "run each test this many times on one compiled program (the first plans, later ones run the plan)")
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only the summary, not each failing test")
 	cmd.Flags().IntVar(&o.MinPass, "min-pass", 0, "exit with an error when fewer tests pass (a regression guard)")
 	return cmd
@@ -68,7 +70,7 @@ func runConformance(o *conformanceOptions) error {
 	if jobs <= 0 {
 		jobs = numCPU()
 	}
-	results := conformance.Run(dirs, conformance.Options{RTol: o.RTol, ATol: o.ATol, Timeout: o.Timeout, Workers: jobs})
+	results := conformance.Run(dirs, conformance.Options{RTol: o.RTol, ATol: o.ATol, Timeout: o.Timeout, Workers: jobs, Runs: o.Runs})
 	for _, r := range results {
 		switch {
 		case r.Status == conformance.Fail && !o.Quiet:

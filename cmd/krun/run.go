@@ -26,14 +26,16 @@ type runOptions struct {
 func newRunCmd(runF func(*runOptions) error) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run MODEL [-i NAME=FILE]... [-o DIR]",
+		Use:   "run MODEL [INPUT_FILE]... [-i NAME=FILE]... [-o DIR]",
 		Short: "Run a model on input tensors (.npy or ONNX .pb) and write its outputs as .npy",
 		Long: `Run a model once. Inputs are .npy files or ONNX TensorProto .pb files, given as
-NAME=FILE or positionally (in the model's input order). Outputs are written to
+NAME=FILE with -i, or as plain files (after MODEL or with -i) bound to the model's
+inputs in order. Outputs are written to
 DIR/<output name>.npy when -o is given, and summarised on stdout.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Model = args[0]
+			o.Inputs = append(args[1:], o.Inputs...)
 			o.Out = cmd.OutOrStdout()
 			if runF != nil {
 				return runF(o)

@@ -51,7 +51,7 @@ func DecodeTensor(tp *onnxpb.TensorProto, baseDir string) (*tensor.Tensor, error
 	n := t.Len()
 	raw := tp.GetRawData()
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-		if raw, err = readExternal(tp, baseDir, dt.Size()*n); err != nil {
+		if raw, err = readExternal(tp, baseDir, dt.PackedBytes(n)); err != nil {
 			return nil, fail("%v", err)
 		}
 	}
@@ -67,13 +67,27 @@ func DecodeTensor(tp *onnxpb.TensorProto, baseDir string) (*tensor.Tensor, error
 		return t, nil
 	}
 	if raw != nil || (n == 0) {
-		if len(raw) != n*dt.Size() {
+		if len(raw) != dt.PackedBytes(n) {
 			if n == 0 {
 				return t, nil
 			}
-			return nil, fail("raw_data has %d bytes, want %d for %s%v", len(raw), n*dt.Size(), dt, shape)
+			return nil, fail("raw_data has %d bytes, want %d for %s%v", len(raw), dt.PackedBytes(n), dt, shape)
 		}
 		decodeRaw(t, raw)
+		return t, nil
+	}
+	if dt.IsLowBit() {
+		// int32_data: one int32 per element for the 8-bit types, one packed
+		// byte per int32 for the 4- and 2-bit types.
+		v := tp.GetInt32Data()
+		if want := dt.PackedBytes(n); len(v) != want {
+			return nil, fail("int32_data holds %d values, want %d for %s%v", len(v), want, dt, shape)
+		}
+		packed := make([]byte, len(v))
+		for i, x := range v {
+			packed[i] = byte(x)
+		}
+		decodeRaw(t, packed)
 		return t, nil
 	}
 	// Typed fields.
@@ -204,7 +218,110 @@ func decodeRaw(t *tensor.Tensor, raw []byte) {
 		for i := range d {
 			d[i] = le.Uint64(raw[8*i:])
 		}
+	default:
+		lbUnpack(t, raw)
 	}
+}
+
+// lbUnpack fills a low-precision tensor from its serialized bytes: one byte
+// per element for the 8-bit float types; two elements per byte for the
+// 4-bit types and four for the 2-bit types, first element in the lowest
+// bits. The signed 4- and 2-bit integers are sign-extended.
+func lbUnpack(t *tensor.Tensor, raw []byte) {
+	nib := func(i int) uint8 { return raw[i/2] >> (4 * (i % 2)) & 0xf }
+	crumb := func(i int) uint8 { return raw[i/4] >> (2 * (i % 4)) & 0x3 }
+	switch d := t.Data().(type) {
+	case []tensor.F8E4M3FN:
+		for i := range d {
+			d[i] = tensor.F8E4M3FN(raw[i])
+		}
+	case []tensor.F8E4M3FNUZ:
+		for i := range d {
+			d[i] = tensor.F8E4M3FNUZ(raw[i])
+		}
+	case []tensor.F8E5M2:
+		for i := range d {
+			d[i] = tensor.F8E5M2(raw[i])
+		}
+	case []tensor.F8E5M2FNUZ:
+		for i := range d {
+			d[i] = tensor.F8E5M2FNUZ(raw[i])
+		}
+	case []tensor.F8E8M0:
+		for i := range d {
+			d[i] = tensor.F8E8M0(raw[i])
+		}
+	case []tensor.F4E2M1:
+		for i := range d {
+			d[i] = tensor.F4E2M1(nib(i))
+		}
+	case []tensor.U4:
+		for i := range d {
+			d[i] = tensor.U4(nib(i))
+		}
+	case []tensor.I4:
+		for i := range d {
+			d[i] = tensor.ToI4(int64(nib(i)))
+		}
+	case []tensor.U2:
+		for i := range d {
+			d[i] = tensor.U2(crumb(i))
+		}
+	case []tensor.I2:
+		for i := range d {
+			d[i] = tensor.ToI2(int64(crumb(i)))
+		}
+	}
+}
+
+// lbPack is the inverse of lbUnpack; padding bits are zero.
+func lbPack(t *tensor.Tensor) []byte {
+	buf := make([]byte, t.DType().PackedBytes(t.Len()))
+	put4 := func(i int, v uint8) { buf[i/2] |= (v & 0xf) << (4 * (i % 2)) }
+	put2 := func(i int, v uint8) { buf[i/4] |= (v & 0x3) << (2 * (i % 4)) }
+	switch d := t.Data().(type) {
+	case []tensor.F8E4M3FN:
+		for i, v := range d {
+			buf[i] = byte(v)
+		}
+	case []tensor.F8E4M3FNUZ:
+		for i, v := range d {
+			buf[i] = byte(v)
+		}
+	case []tensor.F8E5M2:
+		for i, v := range d {
+			buf[i] = byte(v)
+		}
+	case []tensor.F8E5M2FNUZ:
+		for i, v := range d {
+			buf[i] = byte(v)
+		}
+	case []tensor.F8E8M0:
+		for i, v := range d {
+			buf[i] = byte(v)
+		}
+	case []tensor.F4E2M1:
+		for i, v := range d {
+			put4(i, uint8(v))
+		}
+	case []tensor.U4:
+		for i, v := range d {
+			put4(i, uint8(v))
+		}
+	case []tensor.I4:
+		for i, v := range d {
+			put4(i, uint8(v))
+		}
+	case []tensor.U2:
+		for i, v := range d {
+			put2(i, uint8(v))
+		}
+	case []tensor.I2:
+		for i, v := range d {
+			put2(i, uint8(v))
+		}
+	}
+	return buf
 }
 
 // readExternal reads a tensor's bytes from a file beside the model, as
@@ -283,6 +400,9 @@ func EncodeTensor(name string, t *tensor.Tensor) *onnxpb.TensorProto {
 }
 
 func encodeRaw(t *tensor.Tensor) []byte {
+	if t.DType().IsLowBit() {
+		return lbPack(t)
+	}
 	le := binary.LittleEndian
 	buf := make([]byte, t.Len()*t.DType().Size())
 	switch d := t.Data().(type) {

@@ -56,6 +56,10 @@ type Options struct {
 	RTol, ATol float64
 	Timeout    time.Duration // per test
 	Workers    int
+	// Runs is how many times each test data set is run on the same
+	// compiled program (default 2: the first run plans, the second runs
+	// the plan); every run is compared.
+	Runs int
 	// Progress, if set, is called after each test.
 	Progress func(done, total int, r Result)
 	// Load reads a test's model.onnx; nil means onnx.Load. A test can pass
@@ -102,6 +106,9 @@ func Run(dirs []string, o Options) []Result {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 1
+	}
+	if o.Runs <= 0 {
+		o.Runs = 2
 	}
 	results := make([]Result, len(dirs))
 	jobs := make(chan int)
@@ -236,25 +243,30 @@ func check(ctx context.Context, dir string, o Options) Result {
 			}
 			inputs[in.Name] = v
 		}
-		got, err := prog.RunValues(ctx, inputs)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fail("timeout", err)
-			}
-			if errors.Is(err, ops.ErrUnsupported) {
-				return fail("unsupported feature", err)
-			}
-			return fail("run error", err)
-		}
-		for i, out := range m.Graph.Outputs {
-			p := filepath.Join(set, fmt.Sprintf("output_%d.pb", i))
-			typ := out.Type
-			want, err := onnx.LoadValue(p, &typ)
+		for run := 1; run <= o.Runs; run++ {
+			got, err := prog.RunValues(ctx, inputs)
 			if err != nil {
-				return fail("test data", err)
+				if ctx.Err() != nil {
+					return fail("timeout", err)
+				}
+				if errors.Is(err, ops.ErrUnsupported) {
+					return fail("unsupported feature", err)
+				}
+				return fail("run error", fmt.Errorf("run %d: %w", run, err))
 			}
-			if cat, err := compareValues(got[out.Name], want, o.RTol, o.ATol); err != nil {
-				return fail(cat, fmt.Errorf("%s: output %q: %w", filepath.Base(set), out.Name, err))
+			for i, out := range m.Graph.Outputs {
+				p := filepath.Join(set, fmt.Sprintf("output_%d.pb", i))
+				typ := out.Type
+				want, err := onnx.LoadValue(p, &typ)
+				if err != nil {
+					return fail("test data", err)
+				}
+				if cat, err := compareValues(got[out.Name], want, o.RTol, o.ATol); err != nil {
+					if run > 1 {
+						cat = "planned run differs"
+					}
+					return fail(cat, fmt.Errorf("%s: run %d: output %q: %w", filepath.Base(set), run, out.Name, err))
+				}
 			}
 		}
 	}

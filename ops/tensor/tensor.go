@@ -13,6 +13,9 @@ import (
 //	Int8 []int8  Int16 []int16  Int32 []int32  Int64 []int64
 //	Uint8 []uint8  Uint16 []uint16  Uint32 []uint32  Uint64 []uint64
 //	Bool []bool  String []string
+//	Float8E4M3FN []F8E4M3FN  Float8E4M3FNUZ []F8E4M3FNUZ  Float8E5M2 []F8E5M2
+//	Float8E5M2FNUZ []F8E5M2FNUZ  Float4E2M1 []F4E2M1  Float8E8M0 []F8E8M0
+//	Uint4 []U4  Int4 []I4  Uint2 []U2  Int2 []I2
 //
 // A Tensor value may share its data with others (Reshape); kernels treat
 // inputs as read-only and write only tensors they created.
@@ -97,6 +100,26 @@ func makeSlice(dt DType, n int) (any, error) {
 		return make([]bool, n), nil
 	case String:
 		return make([]string, n), nil
+	case Float8E4M3FN:
+		return make([]F8E4M3FN, n), nil
+	case Float8E4M3FNUZ:
+		return make([]F8E4M3FNUZ, n), nil
+	case Float8E5M2:
+		return make([]F8E5M2, n), nil
+	case Float8E5M2FNUZ:
+		return make([]F8E5M2FNUZ, n), nil
+	case Float4E2M1:
+		return make([]F4E2M1, n), nil
+	case Float8E8M0:
+		return make([]F8E8M0, n), nil
+	case Uint4:
+		return make([]U4, n), nil
+	case Int4:
+		return make([]I4, n), nil
+	case Uint2:
+		return make([]U2, n), nil
+	case Int2:
+		return make([]I2, n), nil
 	}
 	return nil, fmt.Errorf("tensor: unsupported element type %v", dt)
 }
@@ -132,6 +155,26 @@ func DTypeOf(data any) DType {
 		return Bool
 	case []string:
 		return String
+	case []F8E4M3FN:
+		return Float8E4M3FN
+	case []F8E4M3FNUZ:
+		return Float8E4M3FNUZ
+	case []F8E5M2:
+		return Float8E5M2
+	case []F8E5M2FNUZ:
+		return Float8E5M2FNUZ
+	case []F4E2M1:
+		return Float4E2M1
+	case []F8E8M0:
+		return Float8E8M0
+	case []U4:
+		return Uint4
+	case []I4:
+		return Int4
+	case []U2:
+		return Uint2
+	case []I2:
+		return Int2
 	}
 	return Undefined
 }
@@ -200,6 +243,26 @@ func Scalar(v any) *Tensor {
 		return Must(nil, []bool{x})
 	case string:
 		return Must(nil, []string{x})
+	case F8E4M3FN:
+		return Must(nil, []F8E4M3FN{x})
+	case F8E4M3FNUZ:
+		return Must(nil, []F8E4M3FNUZ{x})
+	case F8E5M2:
+		return Must(nil, []F8E5M2{x})
+	case F8E5M2FNUZ:
+		return Must(nil, []F8E5M2FNUZ{x})
+	case F4E2M1:
+		return Must(nil, []F4E2M1{x})
+	case F8E8M0:
+		return Must(nil, []F8E8M0{x})
+	case U4:
+		return Must(nil, []U4{x})
+	case I4:
+		return Must(nil, []I4{x})
+	case U2:
+		return Must(nil, []U2{x})
+	case I2:
+		return Must(nil, []I2{x})
 	}
 	panic(fmt.Sprintf("tensor: Scalar of unsupported type %T", v))
 }
@@ -233,6 +296,26 @@ func sliceLen(data any) int {
 	case []bool:
 		return len(s)
 	case []string:
+		return len(s)
+	case []F8E4M3FN:
+		return len(s)
+	case []F8E4M3FNUZ:
+		return len(s)
+	case []F8E5M2:
+		return len(s)
+	case []F8E5M2FNUZ:
+		return len(s)
+	case []F4E2M1:
+		return len(s)
+	case []F8E8M0:
+		return len(s)
+	case []U4:
+		return len(s)
+	case []I4:
+		return len(s)
+	case []U2:
+		return len(s)
+	case []I2:
 		return len(s)
 	}
 	return -1
@@ -324,6 +407,26 @@ func copySlice(dst, src any) {
 		copy(d, src.([]bool))
 	case []string:
 		copy(d, src.([]string))
+	case []F8E4M3FN:
+		copy(d, src.([]F8E4M3FN))
+	case []F8E4M3FNUZ:
+		copy(d, src.([]F8E4M3FNUZ))
+	case []F8E5M2:
+		copy(d, src.([]F8E5M2))
+	case []F8E5M2FNUZ:
+		copy(d, src.([]F8E5M2FNUZ))
+	case []F4E2M1:
+		copy(d, src.([]F4E2M1))
+	case []F8E8M0:
+		copy(d, src.([]F8E8M0))
+	case []U4:
+		copy(d, src.([]U4))
+	case []I4:
+		copy(d, src.([]I4))
+	case []U2:
+		copy(d, src.([]U2))
+	case []I2:
+		copy(d, src.([]I2))
 	}
 }
 
@@ -368,6 +471,46 @@ func (t *Tensor) Float64s() []float64 {
 				out[i] = 1
 			}
 		}
+	case []F8E4M3FN:
+		for i, v := range s {
+			out[i] = float64(v.Float32())
+		}
+	case []F8E4M3FNUZ:
+		for i, v := range s {
+			out[i] = float64(v.Float32())
+		}
+	case []F8E5M2:
+		for i, v := range s {
+			out[i] = float64(v.Float32())
+		}
+	case []F8E5M2FNUZ:
+		for i, v := range s {
+			out[i] = float64(v.Float32())
+		}
+	case []F4E2M1:
+		for i, v := range s {
+			out[i] = float64(v.Float32())
+		}
+	case []F8E8M0:
+		for i, v := range s {
+			out[i] = float64(v.Float32())
+		}
+	case []U4:
+		for i, v := range s {
+			out[i] = float64(v)
+		}
+	case []I4:
+		for i, v := range s {
+			out[i] = float64(v)
+		}
+	case []U2:
+		for i, v := range s {
+			out[i] = float64(v)
+		}
+	case []I2:
+		for i, v := range s {
+			out[i] = float64(v)
+		}
 	default:
 		panic(fmt.Sprintf("tensor: Float64s on %v tensor", t.dtype))
 	}
@@ -407,6 +550,22 @@ func (t *Tensor) Int64s() []int64 {
 				out[i] = 1
 			}
 		}
+	case []U4:
+		for i, v := range s {
+			out[i] = int64(v)
+		}
+	case []I4:
+		for i, v := range s {
+			out[i] = int64(v)
+		}
+	case []U2:
+		for i, v := range s {
+			out[i] = int64(v)
+		}
+	case []I2:
+		for i, v := range s {
+			out[i] = int64(v)
+		}
 	default:
 		for i, v := range t.Float64s() {
 			out[i] = int64(v)
@@ -418,8 +577,13 @@ func (t *Tensor) Int64s() []int64 {
 // FromFloat64s builds a tensor of type dt from float64 values: floats are
 // rounded to the nearest representable value, integers are converted with
 // Go's conversion after truncation toward zero (no saturation), bools are
-// v != 0. Used by reference kernels that compute in float64.
+// v != 0. Used by reference kernels that compute in float64. The float8 and
+// float4 types saturate and float8e8m0 rounds up, as ONNX Cast does by
+// default; the 4- and 2-bit integers wrap.
 func FromFloat64s(dt DType, shape Shape, vals []float64) *Tensor {
+	if d := lbFromFloat64s(dt, vals, true, E8M0Up); d != nil {
+		return Must(shape, d)
+	}
 	t := New(dt, shape...)
 	switch d := t.data.(type) {
 	case []float32:
@@ -519,6 +683,26 @@ func (t *Tensor) At(i int) float64 {
 			return 1
 		}
 		return 0
+	case []F8E4M3FN:
+		return float64(s[i].Float32())
+	case []F8E4M3FNUZ:
+		return float64(s[i].Float32())
+	case []F8E5M2:
+		return float64(s[i].Float32())
+	case []F8E5M2FNUZ:
+		return float64(s[i].Float32())
+	case []F4E2M1:
+		return float64(s[i].Float32())
+	case []F8E8M0:
+		return float64(s[i].Float32())
+	case []U4:
+		return float64(s[i])
+	case []I4:
+		return float64(s[i])
+	case []U2:
+		return float64(s[i])
+	case []I2:
+		return float64(s[i])
 	}
 	return math.NaN()
 }
@@ -530,7 +714,7 @@ func (t *Tensor) Format(i int) string {
 		return fmt.Sprintf("%q", s[i])
 	case []bool:
 		return fmt.Sprint(s[i])
-	case []int8, []int16, []int32, []int64, []uint8, []uint16, []uint32, []uint64:
+	case []int8, []int16, []int32, []int64, []uint8, []uint16, []uint32, []uint64, []U4, []I4, []U2, []I2:
 		return fmt.Sprint(int64(t.At(i)))
 	}
 	return fmt.Sprintf("%.6g", t.At(i))
@@ -552,4 +736,67 @@ func (t *Tensor) String() string {
 	}
 	b.WriteString("]")
 	return b.String()
+}
+
+// Prefix returns a tensor of the given shape over the first shape.Size()
+// elements of t's data (shared, not copied).
+func (t *Tensor) Prefix(shape Shape) (*Tensor, error) {
+	n := shape.Size()
+	if n > t.Len() || n < 0 {
+		return nil, fmt.Errorf("tensor: prefix %v of %v tensor with %d elements", shape, t.dtype, t.Len())
+	}
+	var d any
+	switch s := t.data.(type) {
+	case []float32:
+		d = s[:n:n]
+	case []float64:
+		d = s[:n:n]
+	case []Half:
+		d = s[:n:n]
+	case []BHalf:
+		d = s[:n:n]
+	case []int8:
+		d = s[:n:n]
+	case []int16:
+		d = s[:n:n]
+	case []int32:
+		d = s[:n:n]
+	case []int64:
+		d = s[:n:n]
+	case []uint8:
+		d = s[:n:n]
+	case []uint16:
+		d = s[:n:n]
+	case []uint32:
+		d = s[:n:n]
+	case []uint64:
+		d = s[:n:n]
+	case []bool:
+		d = s[:n:n]
+	case []string:
+		d = s[:n:n]
+	case []F8E4M3FN:
+		d = s[:n:n]
+	case []F8E4M3FNUZ:
+		d = s[:n:n]
+	case []F8E5M2:
+		d = s[:n:n]
+	case []F8E5M2FNUZ:
+		d = s[:n:n]
+	case []F4E2M1:
+		d = s[:n:n]
+	case []F8E8M0:
+		d = s[:n:n]
+	case []U4:
+		d = s[:n:n]
+	case []I4:
+		d = s[:n:n]
+	case []U2:
+		d = s[:n:n]
+	case []I2:
+		d = s[:n:n]
+	default:
+		return nil, fmt.Errorf("tensor: Prefix of %T", s)
+	}
+	return FromSlice(shape, d)
 }

@@ -30,9 +30,9 @@ func (a *Activation) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var obj struct {
-		ClassName string          `json:"class_name"`
-		Config    json.RawMessage `json:"config"`
-		Registered string         `json:"registered_name"`
+		ClassName  string          `json:"class_name"`
+		Config     json.RawMessage `json:"config"`
+		Registered string          `json:"registered_name"`
 	}
 	if err := json.Unmarshal(b, &obj); err != nil {
 		return fmt.Errorf("activation: want a name or a serialized function, got %s", truncate(string(b)))

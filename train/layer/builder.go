@@ -29,8 +29,8 @@ type Builder struct {
 	// Version is the Keras version the model was saved with; it selects
 	// between meanings that changed across versions.
 	Version Version
-	seq      int
-	params   map[*Weight]string
+	seq     int
+	params  map[*Weight]string
 }
 
 // NewBuilder starts building into g.

@@ -1,0 +1,546 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/kernel"
+)
+
+// A plan is a program specialised to one signature of input shapes: every
+// intermediate value has a slot whose buffer was sized and assigned
+// before the first planned run, buffers are reused once their values are
+// dead, reshapes are views, and each node has its kernel chosen. Plans are
+// made from an observed run of the program on that signature, so they
+// cover every op whose output shapes follow from its input shapes; a
+// value-dependent shape change is detected and sends the program back to
+// dynamic execution.
+type plan struct {
+	sigShapes []tensor.Shape
+	sigTypes  []tensor.DType
+	steps     []pstep
+	slots     []slotInfo
+	bufTypes  []tensor.DType
+	bufLens   []int
+	inSlots   []int
+	outSlots  []int
+	params    []paramSlot
+	states    sync.Pool
+	broken    atomic.Bool
+	kernels   int // steps with a fast kernel (for tests and reports)
+}
+
+type pstep struct {
+	st     step
+	in     []int // slot per input; -1 when absent
+	out    []int // slot per output; -1 when unused
+	kern   kernel.Kernel
+	kname  string
+	view   bool // output 0 aliases input 0's buffer with a new shape
+	static bool // every output shape checked against the plan
+}
+
+type slotInfo struct {
+	dtype tensor.DType
+	shape tensor.Shape
+	buf   int // -1: fed (graph input) or param
+	view  int // slot this one is a view of, or -1
+}
+
+type paramSlot struct {
+	slot int
+	t    *tensor.Tensor
+}
+
+// execState is the mutable part of a planned run; each concurrent Run
+// takes its own from the plan's pool.
+type execState struct {
+	slots  []*tensor.Tensor
+	ins    [][]*tensor.Tensor
+	outs   [][]*tensor.Tensor
+	vals   []ops.Value
+	env    kernel.Env
+}
+
+var errReplan = errors.New("runtime: a value-dependent shape changed since planning")
+
+// viewOps are ops whose first output is their first input with a new
+// shape (same dtype and element count), so it can share the buffer.
+var viewOps = map[string]bool{"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Identity": true}
+
+// makePlan observes one run with the given inputs and builds a plan from
+// it. It returns (nil, nil) when the program cannot be planned (control
+// flow, sequences).
+func (p *Program) makePlan(ctx context.Context, in []*tensor.Tensor) (*plan, []ops.Value, error) {
+	for _, s := range p.steps {
+		if len(s.node.Subgraphs()) > 0 {
+			return nil, nil, nil
+		}
+	}
+	seen := map[string]*tensor.Tensor{}
+	env := &scope{vals: map[string]ops.Value{}}
+	for i, v := range p.g.Inputs {
+		env.vals[v.Name] = in[i]
+	}
+	observed, err := p.execObserved(ctx, env, func(name string, v ops.Value) bool {
+		t, ok := v.(*tensor.Tensor)
+		if ok {
+			seen[name] = t
+		}
+		return ok
+	})
+	if err != nil {
+		if errors.Is(err, errNotPlannable) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
+	}
+	pl := &plan{}
+	for _, t := range in {
+		pl.sigShapes = append(pl.sigShapes, t.Shape().Clone())
+		pl.sigTypes = append(pl.sigTypes, t.DType())
+	}
+	slotOf := map[string]int{}
+	addSlot := func(name string, info slotInfo) int {
+		slotOf[name] = len(pl.slots)
+		pl.slots = append(pl.slots, info)
+		return len(pl.slots) - 1
+	}
+	for i, v := range p.g.Inputs {
+		pl.inSlots = append(pl.inSlots, addSlot(v.Name, slotInfo{dtype: in[i].DType(), shape: in[i].Shape().Clone(), buf: -1, view: -1}))
+	}
+	for name, v := range p.params {
+		if _, fed := slotOf[name]; fed {
+			continue
+		}
+		t := v.(*tensor.Tensor)
+		pl.params = append(pl.params, paramSlot{slot: addSlot(name, slotInfo{dtype: t.DType(), shape: t.Shape(), buf: -1, view: -1}), t: t})
+	}
+	for _, s := range p.steps {
+		ps := pstep{st: s, static: true}
+		for _, name := range s.node.Inputs {
+			if name == "" {
+				ps.in = append(ps.in, -1)
+				continue
+			}
+			sl, ok := slotOf[name]
+			if !ok {
+				return nil, nil, fmt.Errorf("runtime: planning: node %s reads %q before it is computed", s.node.Describe(), name)
+			}
+			ps.in = append(ps.in, sl)
+		}
+		for _, name := range s.node.Outputs {
+			t, ok := seen[name]
+			if name == "" || !ok {
+				ps.out = append(ps.out, -1)
+				continue
+			}
+			ps.out = append(ps.out, addSlot(name, slotInfo{dtype: t.DType(), shape: t.Shape().Clone(), buf: -1, view: -1}))
+		}
+		if viewOps[s.node.Op] && s.node.Domain == "" && len(ps.in) > 0 && ps.in[0] >= 0 && len(ps.out) > 0 && ps.out[0] >= 0 {
+			src, dst := pl.slots[ps.in[0]], pl.slots[ps.out[0]]
+			if src.buf != -1 { // computed here (not a fed input or a param)
+				if src.dtype == dst.dtype && src.shape.Size() == dst.shape.Size() {
+					ps.view = true
+					pl.slots[ps.out[0]].view = ps.in[0]
+				}
+			}
+		}
+		spec := &kernel.Spec{Node: s.node, Threads: p.opts.Threads}
+		for _, sl := range ps.in {
+			if sl < 0 {
+				spec.In = append(spec.In, kernel.Arg{})
+				continue
+			}
+			a := kernel.Arg{DType: pl.slots[sl].dtype, Shape: pl.slots[sl].shape}
+			if t, ok := p.params[s.node.Inputs[len(spec.In)]]; ok {
+				a.Const = t.(*tensor.Tensor)
+			}
+			spec.In = append(spec.In, a)
+		}
+		for _, sl := range ps.out {
+			if sl < 0 {
+				spec.Out = append(spec.Out, kernel.Arg{})
+				continue
+			}
+			spec.Out = append(spec.Out, kernel.Arg{DType: pl.slots[sl].dtype, Shape: pl.slots[sl].shape})
+		}
+		if !ps.view {
+			ps.kern, ps.kname = kernel.Select(spec)
+			if ps.kern != nil {
+				pl.kernels++
+			}
+		}
+		pl.steps = append(pl.steps, ps)
+		// Mark internal slots (computed by a step) so views of them are allowed.
+		for _, sl := range ps.out {
+			if sl >= 0 && !ps.view {
+				pl.slots[sl].buf = -2 // to be assigned
+			}
+		}
+		if ps.view {
+			pl.slots[ps.out[0]].buf = -3 // view, no buffer
+		}
+	}
+	for _, v := range p.g.Outputs {
+		sl, ok := slotOf[v.Name]
+		if !ok {
+			return nil, nil, fmt.Errorf("runtime: planning: output %q was not computed", v.Name)
+		}
+		pl.outSlots = append(pl.outSlots, sl)
+	}
+	pl.assignBuffers()
+	return pl, observed, nil
+}
+
+// root follows view links to the slot that owns the buffer.
+func (pl *plan) root(slot int) int {
+	for pl.slots[slot].view >= 0 {
+		slot = pl.slots[slot].view
+	}
+	return slot
+}
+
+// assignBuffers gives every computed slot a buffer, reusing buffers of
+// values that are dead (liveness over the step order; graph outputs live
+// to the end; a view keeps its source alive).
+func (pl *plan) assignBuffers() {
+	n := len(pl.slots)
+	last := make([]int, n)
+	for i := range last {
+		last[i] = -1
+	}
+	for i, s := range pl.steps {
+		for _, sl := range s.in {
+			if sl >= 0 {
+				r := pl.root(sl)
+				if i > last[r] {
+					last[r] = i
+				}
+			}
+		}
+		for _, sl := range s.out {
+			if sl >= 0 {
+				r := pl.root(sl)
+				if i > last[r] {
+					last[r] = i
+				}
+			}
+		}
+	}
+	end := len(pl.steps)
+	for _, sl := range pl.outSlots {
+		last[pl.root(sl)] = end
+	}
+	type freeBuf struct{ id int }
+	free := map[tensor.DType][]int{}
+	releaseAt := make([][]int, end+1)
+	for i, s := range pl.steps {
+		for _, sl := range s.out {
+			if sl < 0 || pl.slots[sl].buf != -2 {
+				continue
+			}
+			dt := pl.slots[sl].dtype
+			need := pl.slots[sl].shape.Size()
+			best := -1
+			for j, b := range free[dt] {
+				if pl.bufLens[b] >= need && (best < 0 || pl.bufLens[b] < pl.bufLens[free[dt][best]]) {
+					best = j
+				}
+			}
+			if best < 0 && len(free[dt]) > 0 {
+				// Grow the largest free buffer rather than adding one.
+				for j, b := range free[dt] {
+					if best < 0 || pl.bufLens[b] > pl.bufLens[free[dt][best]] {
+						best = j
+					}
+				}
+				pl.bufLens[free[dt][best]] = need
+			}
+			var id int
+			if best >= 0 {
+				id = free[dt][best]
+				free[dt] = append(free[dt][:best], free[dt][best+1:]...)
+			} else {
+				id = len(pl.bufLens)
+				pl.bufLens = append(pl.bufLens, need)
+				pl.bufTypes = append(pl.bufTypes, dt)
+			}
+			pl.slots[sl].buf = id
+			l := last[sl]
+			if l < i {
+				l = i // written but never read: free after this step
+			}
+			releaseAt[l] = append(releaseAt[l], id)
+		}
+		for _, id := range releaseAt[i] {
+			free[pl.bufTypes[id]] = append(free[pl.bufTypes[id]], id)
+		}
+	}
+}
+
+// newState allocates the buffers and tensor headers of one execution state.
+func (pl *plan) newState(w *kernel.WorkerPool) (*execState, error) {
+	es := &execState{slots: make([]*tensor.Tensor, len(pl.slots))}
+	es.env.Pool = w
+	bufs := make([]*tensor.Tensor, len(pl.bufLens))
+	for i, n := range pl.bufLens {
+		t, err := tensor.NewChecked(pl.bufTypes[i], tensor.Shape{n})
+		if err != nil {
+			return nil, err
+		}
+		bufs[i] = t
+	}
+	for _, ps := range pl.params {
+		es.slots[ps.slot] = ps.t
+	}
+	for i, s := range pl.slots {
+		if s.buf >= 0 {
+			t, err := sliceView(bufs[s.buf], s.shape)
+			if err != nil {
+				return nil, err
+			}
+			es.slots[i] = t
+		}
+	}
+	// Views after their sources (slot order follows step order).
+	for i, s := range pl.slots {
+		if s.view >= 0 {
+			src := es.slots[pl.root(i)]
+			t, err := sliceView(src, s.shape)
+			if err != nil {
+				return nil, err
+			}
+			es.slots[i] = t
+		}
+	}
+	es.ins = make([][]*tensor.Tensor, len(pl.steps))
+	es.outs = make([][]*tensor.Tensor, len(pl.steps))
+	maxIn := 0
+	for i, s := range pl.steps {
+		es.ins[i] = make([]*tensor.Tensor, len(s.in))
+		es.outs[i] = make([]*tensor.Tensor, len(s.out))
+		for j, sl := range s.out {
+			if sl >= 0 {
+				es.outs[i][j] = es.slots[sl]
+			}
+		}
+		if len(s.in) > maxIn {
+			maxIn = len(s.in)
+		}
+	}
+	es.vals = make([]ops.Value, maxIn)
+	return es, nil
+}
+
+// sliceView returns a tensor of the given shape over the first elements of
+// buf's data (shared).
+func sliceView(buf *tensor.Tensor, shape tensor.Shape) (*tensor.Tensor, error) {
+	n := shape.Size()
+	var data any
+	switch d := buf.Data().(type) {
+	case []float32:
+		data = d[:n:n]
+	case []float64:
+		data = d[:n:n]
+	case []tensor.Half:
+		data = d[:n:n]
+	case []tensor.BHalf:
+		data = d[:n:n]
+	case []int8:
+		data = d[:n:n]
+	case []int16:
+		data = d[:n:n]
+	case []int32:
+		data = d[:n:n]
+	case []int64:
+		data = d[:n:n]
+	case []uint8:
+		data = d[:n:n]
+	case []uint16:
+		data = d[:n:n]
+	case []uint32:
+		data = d[:n:n]
+	case []uint64:
+		data = d[:n:n]
+	case []bool:
+		data = d[:n:n]
+	case []string:
+		data = d[:n:n]
+	default:
+		// The low-precision types and any others: the tensor package
+		// knows how to slice them.
+		return buf.Prefix(shape)
+	}
+	return tensor.FromSlice(shape, data)
+}
+
+// matches reports whether the inputs have the plan's signature.
+func (pl *plan) matches(in []*tensor.Tensor) bool {
+	if len(in) != len(pl.sigShapes) {
+		return false
+	}
+	for i, t := range in {
+		if t.DType() != pl.sigTypes[i] || !t.Shape().Equal(pl.sigShapes[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// run executes the plan. Outputs are copied into outs (allocated when nil).
+func (pl *plan) run(ctx context.Context, p *Program, in []*tensor.Tensor, outs []*tensor.Tensor) error {
+	es, _ := pl.states.Get().(*execState)
+	if es == nil {
+		var err error
+		if es, err = pl.newState(p.workers); err != nil {
+			return err
+		}
+	}
+	defer pl.states.Put(es)
+	for i, sl := range pl.inSlots {
+		es.slots[sl] = in[i]
+	}
+	for i := range pl.steps {
+		s := &pl.steps[i]
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if s.view {
+			continue
+		}
+		args := es.ins[i]
+		for j, sl := range s.in {
+			if sl >= 0 {
+				args[j] = es.slots[sl]
+			} else {
+				args[j] = nil
+			}
+		}
+		if s.kern != nil {
+			if err := runKernel(s, &es.env, args, es.outs[i]); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := pl.runReference(ctx, p, es, s, args, es.outs[i]); err != nil {
+			return err
+		}
+	}
+	for i, sl := range pl.outSlots {
+		src := es.slots[sl]
+		if outs[i] == nil {
+			outs[i] = src.Clone()
+			continue
+		}
+		if outs[i].DType() != src.DType() || !outs[i].Shape().Equal(src.Shape()) {
+			return fmt.Errorf("runtime: output %q is %s%v; the tensor given for it is %s%v: %w", p.outputs[i], src.DType(), src.Shape(), outs[i].DType(), outs[i].Shape(), ErrInput)
+		}
+		outs[i].CopyFrom(src)
+	}
+	return nil
+}
+
+func runKernel(s *pstep, env *kernel.Env, in, out []*tensor.Tensor) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("runtime: node %s: kernel %s failed: %v", s.st.node.Describe(), s.kname, r)
+		}
+	}()
+	s.kern.Run(env, in, out)
+	return nil
+}
+
+// runReference runs a node's reference implementation and copies its
+// results into the planned buffers, checking they have the planned shapes.
+func (pl *plan) runReference(ctx context.Context, p *Program, es *execState, s *pstep, args, outs []*tensor.Tensor) error {
+	vals := es.vals[:len(args)]
+	for j, t := range args {
+		if t != nil {
+			vals[j] = t
+		} else {
+			vals[j] = nil
+		}
+	}
+	res, err := p.runNode(ctx, nil, s.st, vals)
+	if err != nil {
+		return err
+	}
+	for j, o := range outs {
+		if o == nil {
+			continue
+		}
+		var t *tensor.Tensor
+		if j < len(res) {
+			t, _ = res[j].(*tensor.Tensor)
+		}
+		if t == nil || t.DType() != o.DType() || !t.Shape().Equal(o.Shape()) {
+			pl.broken.Store(true)
+			return errReplan
+		}
+		o.CopyFrom(t)
+	}
+	return nil
+}
+
+// errNotPlannable is returned by the observer when a value is not a tensor.
+var errNotPlannable = errors.New("runtime: program holds non-tensor values")
+
+// planFor returns the plan for the inputs' signature, making it on first
+// use. That first call runs the program to observe every shape and returns
+// the observed outputs too, so the caller need not run again. It returns a
+// nil plan when the program must run dynamically.
+func (p *Program) planFor(ctx context.Context, in []*tensor.Tensor) (*plan, []ops.Value, error) {
+	if p.noPlan.Load() {
+		return nil, nil, nil
+	}
+	if pl := p.lastPlan.Load(); pl != nil && pl.matches(in) {
+		if pl.broken.Load() {
+			return nil, nil, nil
+		}
+		return pl, nil, nil
+	}
+	p.planMu.Lock()
+	defer p.planMu.Unlock()
+	for _, pl := range p.plans {
+		if pl.matches(in) {
+			p.lastPlan.Store(pl)
+			if pl.broken.Load() {
+				return nil, nil, nil
+			}
+			return pl, nil, nil
+		}
+	}
+	pl, observed, err := p.makePlan(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pl == nil {
+		p.noPlan.Store(true)
+		return nil, nil, nil
+	}
+	if len(p.plans) >= maxPlans {
+		p.plans = p.plans[1:]
+	}
+	p.plans = append(p.plans, pl)
+	p.lastPlan.Store(pl)
+	return pl, observed, nil
+}
+
+// maxPlans bounds the plan cache (one plan per input-shape signature).
+const maxPlans = 16
+
+// planned reports, for tests, the number of steps and of steps with a fast
+// kernel in the plan for these inputs.
+func (p *Program) planned(in []*tensor.Tensor) (steps, kernels int) {
+	pl, _, _ := p.planFor(context.Background(), in)
+	if pl == nil {
+		return 0, 0
+	}
+	return len(pl.steps), pl.kernels
+}
