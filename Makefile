@@ -22,7 +22,7 @@ MIN_PYCONV ?= 82
 MIN_PYOP   ?= 35
 MIN_MODELS ?= 13
 
-.PHONY: all build nocgo demo test unit conformance keras fuzz clean test-ort
+.PHONY: all build nocgo demo test unit conformance keras fuzz clean test-ort test-export
 
 all: build
 
@@ -75,6 +75,12 @@ fuzz:
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzKerasZip -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzSniff -fuzztime 30s
 
+# Every loadable Keras corpus model exported to ONNX and compared with itself
+# in kiln (1e-5), and the ONNX corpus through an export round trip.
+test-export:
+	KILN_EXPORT_KERAS=1 $(GO) test -timeout 60m -v -run 'TestKerasExportRoundTrip' ./internal/exportcheck/
+	$(GO) test -v -run 'TestExportRoundTripCorpus' ./formats/onnx/
+
 # ONNX Runtime cross-check of the exporter (needs cgo and npm): installs
 # onnxruntime-node into $(ORT_DIR) when missing and runs the "ort"-tagged
 # tests with its shared library.
@@ -88,7 +94,7 @@ test-ort:
 		npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); \
 	fi
 	KILN_ORT_LIB="$$(ls $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so* | head -n1)" \
-		CGO_ENABLED=1 $(GO) test -tags ort -timeout 60m -v -run 'TestORT' ./internal/ortcheck/
+		CGO_ENABLED=1 $(GO) test -tags ort -timeout 60m -v -run 'TestORT' ./internal/exportcheck/
 
 clean:
 	rm -rf $(BIN)

@@ -238,7 +238,7 @@ type ExportRule struct {
 	// they cannot be rewritten away.
 	Types []TypeFeature
 	// Need, when set, returns a further opset n needs as written (for
-	// conditions the tables cannot state).
+	// conditions the tables cannot state); Down may remove the need.
 	Need func(c *ExportContext, n *graph.Node) int
 	// Standardize rewrites kiln-private forms (private attributes, kiln
 	// ops) into standard ONNX nodes; it returns the replacement nodes, or
@@ -377,13 +377,16 @@ func (r *ExportRule) needs(c *ExportContext, n *graph.Node) int {
 			v = f.Since
 		}
 	}
+	if r.Need != nil {
+		v = max(v, r.Need(c, n))
+	}
 	return max(v, r.typeNeeds(c, n))
 }
 
-// typeNeeds is the opset n's element types and conditions need, which no
-// rewrite changes.
+// typeNeeds is the opset n's element types need, which no rewrite
+// changes.
 func (r *ExportRule) typeNeeds(c *ExportContext, n *graph.Node) int {
-	v := 0
+	v := lowBitNeeds(c, n)
 	for _, f := range r.Types {
 		for i, in := range n.Inputs {
 			if in == "" || (f.Input >= 0 && f.Input != i) {
@@ -400,8 +403,30 @@ func (r *ExportRule) typeNeeds(c *ExportContext, n *graph.Node) int {
 			}
 		}
 	}
-	if r.Need != nil {
-		v = max(v, r.Need(c, n))
+	return v
+}
+
+// dtypeSince is the opset that introduced each low-precision element type;
+// any node that reads, writes or casts to one needs it.
+var dtypeSince = map[tensor.DType]int{
+	tensor.Float8E4M3FN: 19, tensor.Float8E4M3FNUZ: 19, tensor.Float8E5M2: 19, tensor.Float8E5M2FNUZ: 19,
+	tensor.Uint4: 21, tensor.Int4: 21, tensor.Float4E2M1: 23, tensor.Float8E8M0: 24,
+	tensor.Uint2: 25, tensor.Int2: 25,
+}
+
+func lowBitNeeds(c *ExportContext, n *graph.Node) int {
+	v := 0
+	for _, names := range [][]string{n.Inputs, n.Outputs} {
+		for _, name := range names {
+			if t, ok := c.Type(name); ok && name != "" {
+				v = max(v, dtypeSince[t.DType])
+			}
+		}
+	}
+	for _, a := range []string{"to", "output_dtype", "dtype"} {
+		if dt, ok := n.Attrs[a].(int64); ok {
+			v = max(v, dtypeSince[tensor.DType(dt)])
+		}
 	}
 	return v
 }

@@ -15,13 +15,21 @@ func init() {
 		Features: []Feature{AttrFeature("saturate", int64(1), 19), AttrFeature("round_mode", "up", 25)},
 		Lowest: func(c *ExportContext, n *graph.Node) int {
 			if t, ok := c.Type(n.Input(1)); ok && t.DType != 0 {
+				if AttrFeature("saturate", int64(1), 19).used(n) {
+					return 19
+				}
 				return 13
 			}
 			return 0
 		},
 		Down: func(c *ExportContext, n *graph.Node, opset int) ([]*graph.Node, error) {
 			t, _ := c.Type(n.Input(1))
-			return []*graph.Node{c.Node("Cast", graph.Attrs{"to": int64(t.DType)}, []string{n.Input(0)}, n.Outputs[0])}, nil
+			attrs := n.Attrs.Clone()
+			attrs["to"] = int64(t.DType)
+			if opset < 19 {
+				delete(attrs, "saturate")
+			}
+			return []*graph.Node{c.Node("Cast", attrs, []string{n.Input(0)}, n.Outputs[0])}, nil
 		},
 	})
 	// Element types added after opset 13.

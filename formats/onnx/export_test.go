@@ -250,3 +250,31 @@ func TestExportSignatureAndProvenance(t *testing.T) {
 		t.Errorf("re-imported input type %s", g2.Inputs[0].Type)
 	}
 }
+
+// TestExportBoolReduce: ReduceMax over bool (opset 20) is written for
+// opset 13 through uint8, and computes any().
+func TestExportBoolReduce(t *testing.T) {
+	g := &graph.Graph{
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Bool, 2, 3)}},
+		Outputs: []*graph.Value{{Name: "y", Type: graph.UnrankedType(tensor.Bool)}},
+		Params:  []*graph.Param{ints("axes", 1)},
+		Nodes:   []*graph.Node{node("ReduceMax", graph.Attrs{"keepdims": int64(0)}, []string{"x", "axes"})},
+	}
+	mp, err := onnx.Export(g, onnx.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opsetOf(mp) != 13 || opTypes(mp) != "Cast,ReduceMax,Cast" {
+		t.Errorf("opset %d, ops %s", opsetOf(mp), opTypes(mp))
+	}
+	out, err := verify.Run(reimport(t, mp), map[string]*tensor.Tensor{"x": tensor.From(tensor.Shape{2, 3}, []bool{false, true, false, false, false, false})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := out[0].Bools(); len(b) != 2 || !b[0] || b[1] {
+		t.Errorf("any = %v, want [true false]", b)
+	}
+	if mp, err := onnx.Export(g, onnx.ExportOptions{Opset: 18}); err != nil || opTypes(mp) != "Cast,ReduceMax,Cast" || len(mp.GetGraph().GetNode()[1].GetInput()) != 2 {
+		t.Errorf("opset 18: err %v ops %s", err, opTypes(mp))
+	}
+}

@@ -1,6 +1,6 @@
 //go:build ort
 
-package ortcheck
+package exportcheck
 
 import (
 	"fmt"
@@ -46,7 +46,7 @@ func initORT(t *testing.T) {
 
 // findUp returns dir/rel for the first ancestor dir of the working
 // directory (or its parent's shared/) where it exists.
-func findUp(env string, rel ...string) string {
+func findUpORT(env string, rel ...string) string {
 	if d := os.Getenv(env); d != "" {
 		return d
 	}
@@ -290,7 +290,7 @@ func report(t *testing.T, suite string, res []outcome, strict bool) {
 // in ONNX Runtime on the test's stored inputs.
 func TestORTOnnxCorpus(t *testing.T) {
 	initORT(t)
-	root := findUp("KILN_CORPUS", "corpus", "onnx")
+	root := findUpORT("KILN_CORPUS", "corpus", "onnx")
 	if root == "" {
 		t.Skip("no ONNX corpus")
 	}
@@ -351,7 +351,7 @@ func checkTimed(g *graph.Graph, in map[string]*tensor.Tensor) (status, why strin
 // this build) are counted as skipped.
 func TestORTKerasCorpus(t *testing.T) {
 	initORT(t)
-	root := findUp("KILN_KERAS_CORPUS", "corpus", "keras")
+	root := findUpORT("KILN_KERAS_CORPUS", "corpus", "keras")
 	if root == "" {
 		t.Skip("no Keras corpus")
 	}
@@ -373,7 +373,7 @@ func TestORTKerasCorpus(t *testing.T) {
 			res = append(res, outcome{name, "load error", err.Error()})
 			continue
 		}
-		in, err := verify.RandomInputs(g, verify.Options{Seed: 1})
+		in, err := verify.RandomInputs(g, kerasInputs)
 		if err != nil {
 			res = append(res, outcome{name, "skip", err.Error()})
 			continue
