@@ -22,7 +22,7 @@ MIN_PYCONV ?= 82
 MIN_PYOP   ?= 35
 MIN_MODELS ?= 13
 
-.PHONY: all build nocgo demo test unit conformance keras fuzz clean
+.PHONY: all build nocgo demo test unit conformance keras fuzz clean test-ort test-export
 
 all: build
 
@@ -76,6 +76,27 @@ fuzz:
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzSniff -fuzztime 30s
 	$(GO) test ./serve -run '^$$' -fuzz FuzzDecodeRequest -fuzztime 30s
 	$(GO) test ./train -run '^$$' -fuzz FuzzConfigJSON -fuzztime 30s
+
+# Every loadable Keras corpus model exported to ONNX and compared with itself
+# in kiln (1e-5), and the ONNX corpus through an export round trip.
+test-export:
+	KILN_EXPORT_KERAS=1 $(GO) test -timeout 60m -v -run 'TestKerasExportRoundTrip' ./internal/exportcheck/
+	$(GO) test -v -run 'TestExportRoundTripCorpus' ./formats/onnx/
+
+# ONNX Runtime cross-check of the exporter (needs cgo and npm): installs
+# onnxruntime-node into $(ORT_DIR) when missing and runs the "ort"-tagged
+# tests with its shared library.
+ORT_VERSION ?= 1.30.0
+ORT_DIR     ?= /tmp/kiln-ort
+ORT_LIB      = $(firstword $(wildcard $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so*))
+
+test-ort:
+	@if [ -z "$(ORT_LIB)" ]; then \
+		mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && { [ -f package.json ] || npm init -y >/dev/null; } && \
+		npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); \
+	fi
+	KILN_ORT_LIB="$$(ls $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so* | head -n1)" \
+		CGO_ENABLED=1 $(GO) test -tags ort -timeout 60m -v -run 'TestORT' ./internal/exportcheck/
 
 clean:
 	rm -rf $(BIN)
