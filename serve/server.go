@@ -117,6 +117,7 @@ type Server struct {
 	handler  http.Handler // mux with panics turned into 500s
 	log      *slog.Logger
 	draining atomic.Bool
+	closed   atomic.Bool
 	closeOne sync.Once
 	nextID   atomic.Uint64
 	idPrefix string
@@ -169,11 +170,20 @@ func (s *Server) Models() []string { return s.names }
 // returns nil. An error means the listener failed or in-flight requests
 // did not finish in time.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	conns := &connTracker{idleSince: map[net.Conn]time.Time{}, active: map[net.Conn]bool{}}
 	hs := &http.Server{
-		Handler:           s.handler,
+		// While draining, every response closes its connection, so clients
+		// leave their keep-alive connections instead of reusing them.
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if s.draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			s.handler.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnState:         conns.track,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -190,8 +200,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down: finishing requests in flight", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	// Stop accepting, then let clients finish on the connections they
+	// hold: each gets its response with "Connection: close". An idle
+	// keep-alive connection is closed only after it has stayed idle for a
+	// while, because HTTP/1.1 cannot tell a request sent just as the server
+	// closes an idle connection from one never sent, and the client would
+	// see a reset for a request it thinks was accepted.
+	ln.Close()
+	conns.drain(sctx, 250*time.Millisecond)
 	err := hs.Shutdown(sctx)
-	<-errc
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) && err == nil {
+		err = serr
+	}
 	s.Close()
 	if err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
@@ -205,6 +225,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) Close() {
 	s.closeOne.Do(func() {
 		s.draining.Store(true)
+		s.closed.Store(true)
 		for _, name := range s.names {
 			s.models[name].b.close()
 		}
@@ -330,7 +351,7 @@ func (s *Server) run(ctx context.Context, c *call, e *entry, in []*tensor.Tensor
 			return nil, badRequest("%v", err)
 		}
 	}
-	if s.draining.Load() {
+	if s.closed.Load() {
 		return nil, &apiError{http.StatusServiceUnavailable, "shutting_down", "the server is shutting down"}
 	}
 	j := &job{ctx: ctx, in: in, done: make(chan result, 1)}
@@ -491,4 +512,51 @@ func jsonKind(goKind string) string {
 		return "a boolean"
 	}
 	return "a number"
+}
+
+// connTracker follows the server's connections so shutdown can wait for
+// busy keep-alive connections to go quiet before closing them.
+type connTracker struct {
+	mu        sync.Mutex
+	idleSince map[net.Conn]time.Time
+	active    map[net.Conn]bool
+}
+
+func (c *connTracker) track(conn net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch st {
+	case http.StateNew, http.StateActive:
+		c.active[conn] = true
+		delete(c.idleSince, conn)
+	case http.StateIdle:
+		delete(c.active, conn)
+		c.idleSince[conn] = time.Now()
+	case http.StateHijacked, http.StateClosed:
+		delete(c.active, conn)
+		delete(c.idleSince, conn)
+	}
+}
+
+// drain waits until no connection is active and every idle one has been
+// idle for at least quiet (or ctx ends).
+func (c *connTracker) drain(ctx context.Context, quiet time.Duration) {
+	for {
+		c.mu.Lock()
+		busy := len(c.active) > 0
+		for _, t := range c.idleSince {
+			if time.Since(t) < quiet {
+				busy = true
+			}
+		}
+		c.mu.Unlock()
+		if !busy {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

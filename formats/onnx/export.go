@@ -142,6 +142,10 @@ func Export(g *graph.Graph, opts ExportOptions) (*onnxpb.ModelProto, error) {
 			werr = fmt.Errorf("onnx: export: node %s: kiln's private op %s has no ONNX form: %w", n.Describe(), n.Op, ErrUnsupported)
 		}
 		for k := range n.Attrs {
+			if derivedAttrs[k] {
+				delete(n.Attrs, k) // recomputed by the importer
+				continue
+			}
 			if strings.HasPrefix(k, "kiln_") && werr == nil {
 				werr = fmt.Errorf("onnx: export: node %s: kiln's private attribute %q has no ONNX form: %w", n.Describe(), k, ErrUnsupported)
 			}
@@ -927,3 +931,8 @@ func typeProto(t graph.Type) *onnxpb.TypeProto {
 	}
 	return &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}
 }
+
+// derivedAttrs are private attributes the importer computes from a node's
+// ONNX attributes (Gradient's backward graph from xs and y), so export
+// drops them instead of failing.
+var derivedAttrs = map[string]bool{"kiln_backward": true}
