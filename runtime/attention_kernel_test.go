@@ -119,3 +119,48 @@ func BenchmarkAttentionKernel(b *testing.B) {
 		}
 	}
 }
+
+// TestParallelKernelsDoNotAllocate: kernels that split their work across
+// the pool (here at sizes where they do, on 2 threads) allocate nothing
+// per planned run; a parallel body built per call as a struct value would
+// be boxed on the heap.
+func TestParallelKernelsDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	s4 := tensor.Shape{8, 4, 128, 64}
+	cases := []struct {
+		op    string
+		attrs graph.Attrs
+		ins   []string
+		vals  []*tensor.Tensor
+	}{
+		{"Attention", nil, []string{"q", "k", "v"}, []*tensor.Tensor{randTensor(r, s4), randTensor(r, s4), randTensor(r, s4)}},
+		{"Softmax", graph.Attrs{"axis": int64(-1)}, []string{"x"}, []*tensor.Tensor{randTensor(r, tensor.Shape{32, 128, 128})}},
+		{"LayerNormalization", graph.Attrs{"axis": int64(-1)}, []string{"x", "ps", "pb"}, []*tensor.Tensor{randTensor(r, tensor.Shape{8, 128, 256}), randTensor(r, tensor.Shape{256}), randTensor(r, tensor.Shape{256})}},
+		{"Add", nil, []string{"x", "y"}, []*tensor.Tensor{randTensor(r, tensor.Shape{8, 128, 256}), randTensor(r, tensor.Shape{8, 128, 256})}},
+		{"MaxPool", graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}}, []string{"x"}, []*tensor.Tensor{randTensor(r, tensor.Shape{8, 64, 56, 56})}},
+	}
+	for _, c := range cases {
+		g, feeds := oneNode(c.op, c.attrs, c.ins, c.vals, 1)
+		p, err := Compile(g, Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, k := p.planned(feeds); k != 1 {
+			t.Fatalf("%s: no fast kernel", c.op)
+		}
+		ctx := t.Context()
+		out := []*tensor.Tensor{nil}
+		for i := 0; i < 3; i++ {
+			if err := p.RunInto(ctx, feeds, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a := testing.AllocsPerRun(20, func() { p.RunInto(ctx, feeds, out) }); a != 0 {
+			t.Errorf("%s: %v allocations per planned run on 2 threads, want 0", c.op, a)
+		}
+		p.Close()
+	}
+}

@@ -54,16 +54,13 @@ func (k *softmaxK) Run(env *Env, in, out []*tensor.Tensor) {
 		k.rows(0, rows, in[0].F32(), out[0].F32())
 		return
 	}
-	env.Pool.ParallelTask(parts, softmaxTask{k, parts, rows}, in, out)
+	env.Pool.ParallelParts(parts, k, env, in, out)
 }
 
-type softmaxTask struct {
-	k           *softmaxK
-	parts, rows int
-}
-
-func (t softmaxTask) RunPart(p int, in, out []*tensor.Tensor) {
-	t.k.rows(t.rows*p/t.parts, t.rows*(p+1)/t.parts, in[0].F32(), out[0].F32())
+// RunPart normalizes part p of n of the rows.
+func (k *softmaxK) RunPart(_ *Env, p, n int, in, out []*tensor.Tensor) {
+	rows := k.outer * k.in
+	k.rows(rows*p/n, rows*(p+1)/n, in[0].F32(), out[0].F32())
 }
 
 // rows normalizes rows [r0, r1) of the [outer*in] row set.
