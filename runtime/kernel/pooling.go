@@ -92,12 +92,16 @@ func (k *pool2d) Run(env *Env, in, out []*tensor.Tensor) {
 		k.part(0, k.planes, in[0].F32(), out[0].F32())
 		return
 	}
-	env.Pool.ParallelParts(parts, k, env, in, out)
+	env.Pool.ParallelTask(parts, pool2dTask{k, parts}, in, out)
 }
 
-// RunPart pools part p of n of the planes.
-func (k *pool2d) RunPart(_ *Env, p, n int, in, out []*tensor.Tensor) {
-	k.part(k.planes*p/n, k.planes*(p+1)/n, in[0].F32(), out[0].F32())
+type pool2dTask struct {
+	k     *pool2d
+	parts int
+}
+
+func (t pool2dTask) RunPart(p int, in, out []*tensor.Tensor) {
+	t.k.part(t.k.planes*p/t.parts, t.k.planes*(p+1)/t.parts, in[0].F32(), out[0].F32())
 }
 
 func (k *pool2d) part(p0, p1 int, x, y []float32) {
