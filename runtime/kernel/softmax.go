@@ -9,7 +9,8 @@ import (
 
 // Softmax and LogSoftmax over any axis (ONNX-13, and the 2-D coercion of
 // older opsets marked kiln_coerce_2d). Rows along a last axis are
-// contiguous: max, vector exp of x - max in place, a float64 sum, scale.
+// contiguous: vector max, then e^(x - max) and its sum in one vector pass
+// (float32 lane sums), then a vector scale.
 // Other axes gather each strided row into scratch first. Rows are split
 // across the pool's workers.
 
@@ -91,12 +92,7 @@ func (k *softmaxK) rows(r0, r1 int, x, y []float32) {
 
 // softmaxRow normalizes one contiguous row x into y (may alias).
 func softmaxRow(x, y []float32, log bool) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
+	m := asm.MaxF32(x)
 	if log {
 		var s float64
 		var t [64]float32
@@ -116,18 +112,10 @@ func softmaxRow(x, y []float32, log bool) {
 		}
 		return
 	}
-	for j, v := range x {
-		y[j] = v - m
-	}
-	asm.Exp(y, y)
-	var s float64
-	for _, v := range y {
-		s += float64(v)
-	}
-	inv := float32(1 / s)
-	for j := range y {
-		y[j] *= inv
-	}
+	// One vector pass for e^(x-m) and its sum (float32 lane sums), one
+	// for the scale.
+	s := asm.ExpShiftSum(y, x, m)
+	asm.ScaleF32(y, 1/s)
 }
 
 // softmaxStrided is the scalar path for a long strided axis.
