@@ -22,7 +22,7 @@ MIN_PYCONV ?= 82
 MIN_PYOP   ?= 35
 MIN_MODELS ?= 13
 
-.PHONY: all build nocgo demo test unit conformance keras fuzz clean
+.PHONY: all build nocgo demo test unit conformance keras fuzz clean test-ort
 
 all: build
 
@@ -74,6 +74,21 @@ fuzz:
 	$(GO) test ./formats/npy -run '^$$' -fuzz FuzzRead -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzKerasZip -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzSniff -fuzztime 30s
+
+# ONNX Runtime cross-check of the exporter (needs cgo and npm): installs
+# onnxruntime-node into $(ORT_DIR) when missing and runs the "ort"-tagged
+# tests with its shared library.
+ORT_VERSION ?= 1.30.0
+ORT_DIR     ?= /tmp/kiln-ort
+ORT_LIB      = $(firstword $(wildcard $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so*))
+
+test-ort:
+	@if [ -z "$(ORT_LIB)" ]; then \
+		mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && { [ -f package.json ] || npm init -y >/dev/null; } && \
+		npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); \
+	fi
+	KILN_ORT_LIB="$$(ls $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so* | head -n1)" \
+		CGO_ENABLED=1 $(GO) test -tags ort -timeout 60m -v -run 'TestORT' ./internal/ortcheck/
 
 clean:
 	rm -rf $(BIN)
