@@ -154,7 +154,9 @@ func writeH5(path string, m *train.Model, cfg []byte, kv, be string, training []
 func writeH5Body(f *wfile, m *train.Model, cfg []byte, kv, be string, training []byte) error {
 	modern := modernH5(kv)
 	root := f.root()
-	vlenUTF8 := strLayout{utf8: true, scalar: true}
+	// tf.keras ("2.2.4-tf", 2.11+) and Keras 3 write these two as UTF-8
+	// strings, standalone Keras 2 as ASCII ones.
+	vlenUTF8 := strLayout{utf8: modern || strings.Contains(kv, "tf"), scalar: true}
 	vlenASCII := strLayout{scalar: true}
 	list := strLayout{fixed: !modern}
 	if err := root.strAttr("backend", []string{be}, vlenUTF8); err != nil {
@@ -427,9 +429,6 @@ func writeKeras3Container(g *wgroup, layers []layer.Layer) error {
 	defer lg.close()
 	count := map[string]int{}
 	for _, l := range uniqueLayers(layers) {
-		if _, ok := l.(*layer.InputLayer); ok {
-			continue
-		}
 		base := snakeCase(l.Class())
 		if l.Class() == "Functional" || l.Class() == "Model" {
 			base = "functional"
