@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,10 @@ const (
 	// "kwargs"} with __keras_tensor__ references, InputLayer batch_shape.
 	Keras3 Dialect = 3
 )
+
+// ErrDialect is wrapped by KerasConfig errors for layers whose meaning
+// differs between the Keras 2 and Keras 3 dialects.
+var ErrDialect = errors.New("the layer means something else in the other Keras dialect")
 
 // savedConfig is the config a model was decoded from: the model's own
 // config object and each layer's entry, verbatim, so writing the model back
@@ -65,7 +70,11 @@ func (m *Model) NativeDialect() Dialect {
 // dtype policy and the call structure (inbound_nodes) are translated; other
 // layer fields are passed on as they are, which Keras accepts for the
 // initializer, regularizer and constraint objects of either dialect. It
-// fails, naming the layer, when a layer's fields cannot be marshalled.
+// fails, naming the layer, when a layer's fields cannot be marshalled, and
+// with ErrDialect when a layer decoded from one dialect uses hard_sigmoid
+// (or Keras 1's inner_activation, whose default is hard_sigmoid) and is
+// written in the other: Keras 2 and Keras 3 define that function
+// differently.
 func (m *Model) KerasConfig(d Dialect) ([]byte, error) {
 	e, err := m.modelEntry(d)
 	if err != nil {
@@ -301,6 +310,10 @@ func (m *Model) layerConfig(l layer.Layer, d Dialect, rawCfg json.RawMessage) (*
 		return c, nil
 	case *Model:
 		return l.modelBody(d)
+	}
+	if len(rawCfg) > 0 && m.saved != nil && dialectOf(m.saved.version) != d &&
+		(bytes.Contains(rawCfg, []byte(`"hard_sigmoid"`)) || bytes.Contains(rawCfg, []byte(`"inner_activation"`))) {
+		return nil, fmt.Errorf("train: layer %q (%s) uses hard_sigmoid, which Keras 1 and 2 define as clip(0.2x + 0.5, 0, 1) and Keras 3 as clip(x/6 + 0.5, 0, 1); the model cannot change dialect without changing its outputs, so save it in the dialect it was read in (a Keras 2 .h5): %w", l.Name(), l.Class(), ErrDialect)
 	}
 	var c *jsonObj
 	if len(rawCfg) > 0 {
