@@ -10,6 +10,7 @@ import (
 	"github.com/kiln-ml/kiln/formats/onnx"
 	"github.com/kiln-ml/kiln/internal/modelfile"
 	"github.com/kiln-ml/kiln/internal/verify"
+	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/spf13/cobra"
 )
 
@@ -29,10 +30,13 @@ func newConvertCmd(runF func(*convertOptions) error) *cobra.Command {
 	o := &convertOptions{}
 	cmd := &cobra.Command{
 		Use:   "convert IN OUT",
-		Short: "Convert a model to another format (chosen by OUT's extension: .onnx)",
+		Short: "Convert a model to another format (chosen by OUT's extension: .onnx, .h5, .keras)",
 		Long: `Convert a model file. IN is any model kiln reads (.onnx, Keras .h5 or .keras; the
 format is detected from the content); OUT's extension chooses the output format.
 ONNX output uses the lowest opset (at least 13) that expresses the model, or --opset.
+Keras output (.h5 legacy HDF5, .keras Keras 3 archive) writes a Keras model as Keras
+saves it; an ONNX model is first lifted to Keras layers, and a node that cannot be
+lifted is named in the error.
 
 After writing, the output is reloaded and both models are run on the same seeded
 random inputs of the declared shapes (unknown leading dimension --batch, other
@@ -60,8 +64,22 @@ the command fails when one exceeds --tol. --no-verify skips this.`,
 
 func runConvert(o *convertOptions) error {
 	ext := strings.ToLower(filepath.Ext(o.Output))
-	if ext != ".onnx" {
-		return fmt.Errorf("kconv: cannot write %q: unknown output format %q (kconv writes .onnx)", o.Output, ext)
+	switch ext {
+	case ".onnx":
+	case ".h5", ".hdf5", ".keras":
+		if saveKeras == nil {
+			return fmt.Errorf("kconv: cannot write %q: this kconv was built without cgo, and Keras files need libhdf5; rebuild with CGO_ENABLED=1", o.Output)
+		}
+		g, _, err := modelfile.LoadWith(o.In, modelfile.LoadOptions{Arch: o.Arch})
+		if err != nil {
+			return err
+		}
+		if err := saveKeras(o); err != nil {
+			return err
+		}
+		return verifyOutput(o, g)
+	default:
+		return fmt.Errorf("kconv: cannot write %q: unknown output format %q (kconv writes .onnx, .h5, .hdf5 and .keras)", o.Output, ext)
 	}
 	g, info, err := modelfile.LoadWith(o.In, modelfile.LoadOptions{Arch: o.Arch})
 	if err != nil {
@@ -85,6 +103,16 @@ func runConvert(o *convertOptions) error {
 		}
 	}
 	fmt.Fprintf(o.Out, "wrote %s (ONNX opset %d, IR %d, %d nodes, %d initializers)\n", o.Output, opset, mp.GetIrVersion(), len(mp.GetGraph().GetNode()), len(mp.GetGraph().GetInitializer()))
+	return verifyOutput(o, g)
+}
+
+// saveKeras writes o.In as the Keras file o.Output (set when built with
+// cgo).
+var saveKeras func(o *convertOptions) error
+
+// verifyOutput reloads o.Output and compares it with the source graph g on
+// seeded random inputs, printing the max abs difference of each output.
+func verifyOutput(o *convertOptions, g *graph.Graph) error {
 	if o.NoVerify {
 		return nil
 	}

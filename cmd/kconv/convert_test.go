@@ -47,8 +47,8 @@ func TestConvertVerifies(t *testing.T) {
 	if !strings.Contains(s, "ONNX opset 13") || !strings.Contains(s, "y ") || !strings.Contains(s, "max abs diff 0") {
 		t.Errorf("output:\n%s", s)
 	}
-	o.Output = filepath.Join(dir, "out.h5")
+	o.Output = filepath.Join(dir, "out.pb")
 	if err := runConvert(o); err == nil || !strings.Contains(err.Error(), "unknown output format") {
-		t.Errorf("writing .h5: err %v", err)
+		t.Errorf("writing .pb: err %v", err)
 	}
 }
