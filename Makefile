@@ -37,9 +37,10 @@ nocgo:
 demo: build
 	$(GO) run ./examples/mnist
 
+# -short leaves the long corpus suites to their own targets below.
 unit:
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -short ./...
 
 conformance: build
 	@if [ -d "$(CORPUS)/node" ]; then \
@@ -62,7 +63,8 @@ conformance: build
 keras:
 	@if [ -f "$(KERAS_CORPUS)/MANIFEST.tsv" ]; then \
 		echo "== Keras corpus ($(KERAS_CORPUS))"; \
-		KILN_KERAS_CORPUS=$(abspath $(KERAS_CORPUS)) $(GO) test ./formats/h5 -count=1 -run 'TestCorpus' -v | grep -v '^=== RUN' ; \
+		KILN_KERAS_CORPUS=$(abspath $(KERAS_CORPUS)) KILN_KERAS_STRICT=1 KILN_ROUNDTRIP_STRICT=1 \
+			$(GO) test ./formats/h5 -count=1 -timeout 60m -run 'TestCorpus' -v | grep -v '^=== RUN' ; \
 	else \
 		echo "== Keras corpus suite skipped: no corpus at $(KERAS_CORPUS) (set KILN_KERAS_CORPUS)"; \
 	fi

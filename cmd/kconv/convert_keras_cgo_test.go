@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/kiln-ml/kiln/internal/testpaths"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // .h5, .onnx and back to .h5 (lifting the ONNX graph); every step is
 // verified against its input by runConvert.
 func TestConvertKerasChain(t *testing.T) {
-	src := "/work/shared/reference/train/cnn_sparse_adam/model_init.h5"
+	src := testpaths.Shared("reference", "train", "cnn_sparse_adam", "model_init.h5")
 	if _, err := os.Stat(src); err != nil {
 		t.Skip("reference model not found")
 	}

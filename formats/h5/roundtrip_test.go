@@ -98,6 +98,9 @@ func sameOutputs(a, b *train.Model, seed uint64) error {
 }
 
 func TestCorpusRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Keras round-trip suite runs in `make keras` (not with -short)")
+	}
 	dir := corpusDir(t)
 	rows := readManifest(t, dir)
 	tmp := t.TempDir()

@@ -2,6 +2,7 @@ package h5
 
 import (
 	"fmt"
+	"github.com/kiln-ml/kiln/internal/testpaths"
 	"os"
 	"path/filepath"
 	"slices"
@@ -75,7 +76,7 @@ func TestSaveH5Layout(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(trainRefDir(), "*/model_init.h5"))
 	if dir := os.Getenv("KILN_KERAS_CORPUS"); true {
 		if dir == "" {
-			dir = "/work/shared/corpus/keras"
+			dir = testpaths.Shared("corpus", "keras")
 		}
 		for _, f := range []string{
 			"KonduitAI-dl4j-test-resources/src/main/resources/modelimport/keras/examples/gans/wgan_discriminator.h5",
@@ -196,5 +197,5 @@ func trainRefDir() string {
 	if d := os.Getenv("KILN_TRAIN_REFERENCE"); d != "" {
 		return d
 	}
-	return "/work/shared/reference/train"
+	return testpaths.Shared("reference", "train")
 }

@@ -2,6 +2,7 @@ package lift_test
 
 import (
 	"errors"
+	"github.com/kiln-ml/kiln/internal/testpaths"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,9 +23,9 @@ import (
 // layers lower differently, e.g. a BatchNormalization rebuilt from its
 // weights).
 func TestLiftKerasThroughONNX(t *testing.T) {
-	files, _ := filepath.Glob("/work/shared/reference/train/*/model_init.h5")
+	files, _ := filepath.Glob(filepath.Join(testpaths.Shared("reference", "train"), "*", "model_init.h5"))
 	files = append(files,
-		"/work/shared/corpus/keras/KonduitAI-dl4j-test-resources/src/main/resources/modelimport/keras/examples/gans/wgan_discriminator.h5",
+		testpaths.Shared("corpus", "keras", "KonduitAI-dl4j-test-resources", "src", "main", "resources", "modelimport", "keras", "examples", "gans", "wgan_discriminator.h5"),
 	)
 	if len(files) == 0 {
 		t.Skip("no Keras files")
