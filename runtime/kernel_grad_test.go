@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/pass"
 )
 
 // gradCase is one backward-pass node: float32 inputs of the given shapes
@@ -127,6 +129,7 @@ func TestGradKernels(t *testing.T) {
 	)
 	for _, c := range cases {
 		g, feeds := c.graph(r)
+		gradNoAllocs(t, c.op, g, feeds)
 		name := fmt.Sprintf("%s %v %v", c.op, c.in, c.attrs)
 		atol, rtol := 1e-6, 1e-5
 		switch c.op {
@@ -178,4 +181,31 @@ func TestGradMaskKernels(t *testing.T) {
 		},
 	}
 	checkAgainstReference(t, "masks", g, []*tensor.Tensor{x, dy, z}, 1e-6, 1.2e-7, 10, false)
+	gradNoAllocs(t, "masks", g, []*tensor.Tensor{x, dy, z})
+}
+
+// gradNoAllocs checks that a planned run of g (fast kernels only) does not
+// allocate, on one thread and split over two.
+func gradNoAllocs(t *testing.T, name string, g *graph.Graph, feeds []*tensor.Tensor) {
+	t.Helper()
+	if raceEnabled {
+		return
+	}
+	for _, threads := range []int{1, 2} {
+		p, err := Compile(g, Options{Threads: threads, Passes: &pass.Options{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs := make([]*tensor.Tensor, len(g.Outputs))
+		ctx := context.Background()
+		for i := 0; i < 2; i++ {
+			if err := p.RunInto(ctx, feeds, outs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a := testing.AllocsPerRun(5, func() { p.RunInto(ctx, feeds, outs) }); a != 0 {
+			t.Errorf("%s threads %d: %v allocations per planned run, want 0", name, threads, a)
+		}
+		p.Close()
+	}
 }

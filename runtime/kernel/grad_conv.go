@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync"
+
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
 )
@@ -183,7 +185,6 @@ type convGradWeightK struct {
 	// transposed: accumulate dW^T [ckk, m] (col * dY_b^T), the product
 	// with fewer wasted micro-tile lanes when m is small against ckk.
 	transposed bool
-	parts      int
 }
 
 func newConvGradWeight(s *Spec) Kernel {
@@ -213,8 +214,11 @@ func (k *convGradWeightK) Run(env *Env, in, out []*tensor.Tensor) {
 	if parts == 1 {
 		k.part(sc, 0, g.n, in, out)
 	} else {
-		t := &gradWeightTask{k: k, sc: sc, parts: parts}
+		t := gradTasks.Get().(*gradConvTask)
+		t.weight, t.sc, t.parts = k, sc, parts
 		env.Pool.ParallelTask(parts, t, in, out)
+		*t = gradConvTask{}
+		gradTasks.Put(t)
 	}
 	// Sum the partials into dW.
 	dw := out[0].F32()
@@ -278,18 +282,6 @@ func (k *convGradWeightK) part(sc []float32, b0, b1 int, in, out []*tensor.Tenso
 	}
 }
 
-type gradWeightTask struct {
-	k     *convGradWeightK
-	sc    []float32
-	parts int
-}
-
-func (t *gradWeightTask) RunPart(p int, in, out []*tensor.Tensor) {
-	g := t.k.g
-	per := len(t.sc) / t.parts
-	t.k.part(t.sc[p*per:(p+1)*per], g.n*p/t.parts, g.n*(p+1)/t.parts, in, out)
-}
-
 // ---- kiln:ConvGradInput
 
 type convGradInputK struct {
@@ -322,7 +314,11 @@ func (k *convGradInputK) Run(env *Env, in, out []*tensor.Tensor) {
 		k.part(sc, 0, g.n, in, out)
 		return
 	}
-	env.Pool.ParallelTask(parts, &gradInputTask{k: k, sc: sc, parts: parts}, in, out)
+	t := gradTasks.Get().(*gradConvTask)
+	t.input, t.sc, t.parts = k, sc, parts
+	env.Pool.ParallelTask(parts, t, in, out)
+	*t = gradConvTask{}
+	gradTasks.Put(t)
 }
 
 func (k *convGradInputK) part(col []float32, b0, b1 int, in, out []*tensor.Tensor) {
@@ -340,18 +336,6 @@ func (k *convGradInputK) part(col []float32, b0, b1 int, in, out []*tensor.Tenso
 		clear(xb)
 		g.col2im(xb, col)
 	}
-}
-
-type gradInputTask struct {
-	k     *convGradInputK
-	sc    []float32
-	parts int
-}
-
-func (t *gradInputTask) RunPart(p int, in, out []*tensor.Tensor) {
-	g := t.k.g
-	n := t.k.colLen()
-	t.k.part(t.sc[p*n:(p+1)*n], g.n*p/t.parts, g.n*(p+1)/t.parts, in, out)
 }
 
 // ---- Conv with a run-time weight
@@ -394,7 +378,11 @@ func (k *convRuntimeWK) Run(env *Env, in, out []*tensor.Tensor) {
 		k.part(sc, 0, g.n, in, out)
 		return
 	}
-	env.Pool.ParallelTask(parts, &convRuntimeWTask{k: k, sc: sc, parts: parts}, in, out)
+	t := gradTasks.Get().(*gradConvTask)
+	t.fwd, t.sc, t.parts = k, sc, parts
+	env.Pool.ParallelTask(parts, t, in, out)
+	*t = gradConvTask{}
+	gradTasks.Put(t)
 }
 
 func (k *convRuntimeWK) part(col []float32, b0, b1 int, in, out []*tensor.Tensor) {
@@ -425,16 +413,32 @@ func (k *convRuntimeWK) part(col []float32, b0, b1 int, in, out []*tensor.Tensor
 	}
 }
 
-type convRuntimeWTask struct {
-	k     *convRuntimeWK
-	sc    []float32
-	parts int
+// gradConvTask is one parallel call of a kernel above over image ranges;
+// exactly one of weight, input and fwd is set. Tasks are pooled so a call
+// does not allocate (the scratch slice belongs to the calling state, so a
+// task cannot live in the shared kernel).
+type gradConvTask struct {
+	weight *convGradWeightK
+	input  *convGradInputK
+	fwd    *convRuntimeWK
+	sc     []float32
+	parts  int
 }
 
-func (t *convRuntimeWTask) RunPart(p int, in, out []*tensor.Tensor) {
-	g := t.k.g
-	n := t.k.colLen()
-	t.k.part(t.sc[p*n:(p+1)*n], g.n*p/t.parts, g.n*(p+1)/t.parts, in, out)
+var gradTasks = sync.Pool{New: func() any { return new(gradConvTask) }}
+
+func (t *gradConvTask) RunPart(p int, in, out []*tensor.Tensor) {
+	switch {
+	case t.weight != nil:
+		n, per := t.weight.g.n, len(t.sc)/t.parts
+		t.weight.part(t.sc[p*per:(p+1)*per], n*p/t.parts, n*(p+1)/t.parts, in, out)
+	case t.input != nil:
+		n, per := t.input.g.n, t.input.colLen()
+		t.input.part(t.sc[p*per:(p+1)*per], n*p/t.parts, n*(p+1)/t.parts, in, out)
+	default:
+		n, per := t.fwd.g.n, t.fwd.colLen()
+		t.fwd.part(t.sc[p*per:(p+1)*per], n*p/t.parts, n*(p+1)/t.parts, in, out)
+	}
 }
 
 func init() {

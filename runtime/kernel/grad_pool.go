@@ -18,7 +18,9 @@ import (
 // its own loop that writes every dX element once.
 
 type poolGradK struct {
-	p *pool2d
+	p     *pool2d
+	parts int // planes split over this many workers (fixed at plan time)
+	task  poolGradTask
 	// tiled: 2x2 windows, stride 2, no padding or dilation.
 	tiled bool
 }
@@ -41,7 +43,11 @@ func poolGradFactory(isMax bool) Factory {
 		// floor mode output sizes, or a ceil-mode size the reference would
 		// also produce; both come from dY's shape here, which the planner
 		// checked against the reference's inference.
-		k := &poolGradK{p: p}
+		k := &poolGradK{p: p, parts: 1}
+		if p.planes*p.H*p.W >= 1<<15 {
+			k.parts = max(min(s.Threads, p.planes), 1)
+		}
+		k.task = poolGradTask{k: k, parts: k.parts}
 		k.tiled = isMax && p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
 			p.ph == 0 && p.pw == 0 && 2*p.OH <= p.H && 2*p.OW <= p.W
 		return k
@@ -49,16 +55,11 @@ func poolGradFactory(isMax bool) Factory {
 }
 
 func (k *poolGradK) Run(env *Env, in, out []*tensor.Tensor) {
-	p := k.p
-	parts := 1
-	if env != nil && env.Pool != nil && p.planes*p.H*p.W >= 1<<15 {
-		parts = min(env.Pool.Workers(), p.planes)
-	}
-	if parts <= 1 {
-		k.part(0, p.planes, in, out)
+	if k.parts <= 1 || env == nil || env.Pool == nil {
+		k.part(0, k.p.planes, in, out)
 		return
 	}
-	env.Pool.ParallelTask(parts, &poolGradTask{k: k, parts: parts}, in, out)
+	env.Pool.ParallelTask(k.parts, &k.task, in, out)
 }
 
 type poolGradTask struct {

@@ -30,12 +30,14 @@ type sumAxesK struct {
 	scale    float64 // 1, or 1/count for a mean
 	copyOnly bool    // nothing is summed: the output is the input
 	n        int     // input size
+	parts    int     // kept combinations split over this many workers
+	task     sumAxesTask
 }
 
 // newSumAxes builds the kernel for summing x's axes marked in red into an
 // output holding the kept axes in order; it returns nil for an empty
 // input.
-func newSumAxes(xs tensor.Shape, red []bool, mean bool) *sumAxesK {
+func newSumAxes(xs tensor.Shape, red []bool, mean bool, threads int) *sumAxesK {
 	n := xs.Size()
 	if n == 0 {
 		return nil
@@ -96,6 +98,11 @@ func newSumAxes(xs tensor.Shape, red []bool, mean bool) *sumAxesK {
 		return o
 	}
 	k.sumOffs, k.keepOffs = offs(true), offs(false)
+	k.parts = 1
+	if n >= 1<<16 {
+		k.parts = max(min(threads, len(k.keepOffs)), 1)
+	}
+	k.task = sumAxesTask{k: k, parts: k.parts}
 	return k
 }
 
@@ -112,15 +119,11 @@ func (k *sumAxesK) Run(env *Env, in, out []*tensor.Tensor) {
 		}
 		return
 	}
-	parts := 1
-	if env != nil && env.Pool != nil && k.n >= 1<<16 {
-		parts = min(env.Pool.Workers(), len(k.keepOffs))
-	}
-	if parts <= 1 {
+	if k.parts <= 1 || env == nil || env.Pool == nil {
 		k.part(x, y, 0, len(k.keepOffs))
 		return
 	}
-	env.Pool.ParallelTask(parts, &sumAxesTask{k: k, parts: parts}, in, out)
+	env.Pool.ParallelTask(k.parts, &k.task, in, out)
 }
 
 type sumAxesTask struct {
@@ -209,7 +212,7 @@ func sumToShapeFactory(s *Spec) Kernel {
 			return nil
 		}
 	}
-	k := newSumAxes(xs, red, false)
+	k := newSumAxes(xs, red, false, s.Threads)
 	if k == nil {
 		return nil
 	}
@@ -249,7 +252,7 @@ func reduceAxesFactory(mean bool) Factory {
 		if kept != s.Out[0].Shape.Size() {
 			return nil
 		}
-		k := newSumAxes(xs, red, mean)
+		k := newSumAxes(xs, red, mean, s.Threads)
 		if k == nil {
 			return nil
 		}
