@@ -55,7 +55,9 @@ func BenchmarkGradConvMNIST(b *testing.B) {
 			if tr {
 				name = "col*dY'"
 			}
-			b.Run(name, func(b *testing.B) { benchKernel(b, k, []*tensor.Tensor{x, y}, []*tensor.Tensor{tensor.New(tensor.Float32, ws...)}) })
+			b.Run(name, func(b *testing.B) {
+				benchKernel(b, k, []*tensor.Tensor{x, y}, []*tensor.Tensor{tensor.New(tensor.Float32, ws...)})
+			})
 		}
 	})
 	b.Run("input", func(b *testing.B) {
