@@ -1,4 +1,4 @@
-package kernel_test
+package autodiff_test
 
 import (
 	"context"
