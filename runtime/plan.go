@@ -32,7 +32,11 @@ type plan struct {
 	inSlots   []int
 	outSlots  []int
 	params    []paramSlot
-	states    sync.Pool
+	// free holds idle execution states for reuse. A plain list rather than
+	// a sync.Pool: a pool drops its items at every garbage collection, and
+	// an execution state holds every buffer of the plan.
+	freeMu sync.Mutex
+	free   []*execState
 	broken    atomic.Bool
 	kernels   int // steps with a fast kernel (for tests and reports)
 	// prog is the program the plan's steps belong to: the compiled
@@ -385,6 +389,30 @@ func sliceView(buf *tensor.Tensor, shape tensor.Shape) (*tensor.Tensor, error) {
 	return tensor.FromSlice(shape, data)
 }
 
+// maxIdleStates bounds the execution states a plan keeps for reuse (one
+// per concurrent Run is needed; more than this are dropped when idle).
+const maxIdleStates = 8
+
+func (pl *plan) getState() *execState {
+	pl.freeMu.Lock()
+	defer pl.freeMu.Unlock()
+	if n := len(pl.free); n > 0 {
+		es := pl.free[n-1]
+		pl.free[n-1] = nil
+		pl.free = pl.free[:n-1]
+		return es
+	}
+	return nil
+}
+
+func (pl *plan) putState(es *execState) {
+	pl.freeMu.Lock()
+	defer pl.freeMu.Unlock()
+	if len(pl.free) < maxIdleStates {
+		pl.free = append(pl.free, es)
+	}
+}
+
 // matches reports whether the inputs have the plan's signature.
 func (pl *plan) matches(in []*tensor.Tensor) bool {
 	if len(in) != len(pl.sigShapes) {
@@ -403,14 +431,19 @@ func (pl *plan) run(ctx context.Context, p *Program, in []*tensor.Tensor, outs [
 	if pl.prog != nil {
 		p = pl.prog
 	}
-	es, _ := pl.states.Get().(*execState)
+	es := pl.getState()
 	if es == nil {
 		var err error
 		if es, err = pl.newState(p.workers); err != nil {
 			return err
 		}
 	}
-	defer pl.states.Put(es)
+	defer func() {
+		for _, sl := range pl.inSlots {
+			es.slots[sl] = nil // do not keep the caller's inputs alive
+		}
+		pl.putState(es)
+	}()
 	for i, sl := range pl.inSlots {
 		es.slots[sl] = in[i]
 	}
