@@ -50,6 +50,7 @@ type Model struct {
 	inputs        []TensorRef
 	outputs       []TensorRef
 	outShapes     []layer.Shape
+	training      *trainState // set by Compile
 }
 
 // Version is the Keras version the model's config was written by.
