@@ -113,11 +113,13 @@ func (r *adam) slotInit(int) float32 { return 0 }
 func (r *adam) prepare(int64)        {}
 func (r *adam) update(w, g []float32, s [][]float32, lr float32, t int64) {
 	b1, b2, eps := float32(r.c.Beta1), float32(r.c.Beta2), float32(r.c.Epsilon)
+	// Keras computes 1 - beta_1 in Python (float64) and casts the result.
+	omb1, omb2 := float32(1-r.c.Beta1), float32(1-r.c.Beta2)
 	alpha := lr * sqrt32(1-pow32(b2, t)) / (1 - pow32(b1, t))
 	m, v := s[0], s[1]
 	for j := range w {
-		m[j] += (g[j] - m[j]) * (1 - b1)
-		v[j] += (g[j]*g[j] - v[j]) * (1 - b2)
+		m[j] += (g[j] - m[j]) * omb1
+		v[j] += (g[j]*g[j] - v[j]) * omb2
 		vv := v[j]
 		if r.c.AMSGrad {
 			s[2][j] = max(s[2][j], v[j])
@@ -173,6 +175,7 @@ func (r *rmsprop) slotInit(int) float32 { return 0 }
 func (r *rmsprop) prepare(int64)        {}
 func (r *rmsprop) update(w, g []float32, s [][]float32, lr float32, t int64) {
 	rho, eps, mom := float32(r.c.Rho), float32(r.c.Epsilon), float32(r.c.Momentum)
+	omr := float32(1 - r.c.Rho)
 	v := s[0]
 	var m, a []float32
 	k := 1
@@ -184,10 +187,10 @@ func (r *rmsprop) update(w, g []float32, s [][]float32, lr float32, t int64) {
 		a = s[k]
 	}
 	for j := range w {
-		v[j] = rho*v[j] + (1-rho)*(g[j]*g[j])
+		v[j] = rho*v[j] + omr*(g[j]*g[j])
 		var den float32
 		if a != nil {
-			a[j] = rho*a[j] + (1-rho)*g[j]
+			a[j] = rho*a[j] + omr*g[j]
 			den = v[j] - a[j]*a[j] + eps
 		} else {
 			den = v[j] + eps
@@ -260,11 +263,12 @@ func (r *adadelta) slotInit(int) float32 { return 0 }
 func (r *adadelta) prepare(int64)        {}
 func (r *adadelta) update(w, g []float32, s [][]float32, lr float32, t int64) {
 	rho, eps := float32(r.c.Rho), float32(r.c.Epsilon)
+	omr := float32(1 - r.c.Rho)
 	ag, adv := s[0], s[1]
 	for j := range w {
-		ag[j] = rho*ag[j] + (1-rho)*g[j]*g[j]
+		ag[j] = rho*ag[j] + omr*(g[j]*g[j])
 		d := -sqrt32(adv[j]+eps) * g[j] / sqrt32(ag[j]+eps)
-		adv[j] = rho*adv[j] + (1-rho)*d*d
+		adv[j] = rho*adv[j] + omr*(d*d)
 		w[j] += lr * d
 	}
 }
@@ -296,9 +300,10 @@ func (r *adamax) prepare(int64)        {}
 func (r *adamax) update(w, g []float32, s [][]float32, lr float32, t int64) {
 	b1, b2, eps := float32(r.c.Beta1), float32(r.c.Beta2), float32(r.c.Epsilon)
 	bp := pow32(b1, t)
+	omb1 := float32(1 - r.c.Beta1)
 	m, u := s[0], s[1]
 	for j := range w {
-		m[j] += (g[j] - m[j]) * (1 - b1)
+		m[j] += (g[j] - m[j]) * omb1
 		u[j] = max(b2*u[j], float32(math.Abs(float64(g[j]))))
 		w[j] -= (lr * m[j]) / ((1 - bp) * (u[j] + eps))
 	}
@@ -343,10 +348,12 @@ func (r *nadam) prepare(t int64) {
 }
 func (r *nadam) update(w, g []float32, s [][]float32, lr float32, t int64) {
 	b1, b2, eps := float32(r.c.Beta1), float32(r.c.Beta2), float32(r.c.Epsilon)
+	omb1, omb2 := float32(1-r.c.Beta1), float32(1-r.c.Beta2)
+	_, _ = b1, b2
 	m, v := s[0], s[1]
 	for j := range w {
-		m[j] += (g[j] - m[j]) * (1 - b1)
-		v[j] += (g[j]*g[j] - v[j]) * (1 - b2)
+		m[j] += (g[j] - m[j]) * omb1
+		v[j] += (g[j]*g[j] - v[j]) * omb2
 		mh := r.ut1*m[j]/(1-r.up1) + (1-r.ut)*g[j]/(1-r.up)
 		vh := v[j] / (1 - r.b2p)
 		w[j] -= (mh * lr) / (sqrt32(vh) + eps)
