@@ -18,6 +18,7 @@ import (
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/runtime/kernel"
+	"github.com/kiln-ml/kiln/runtime/pass"
 )
 
 // Options tune compilation.
@@ -28,6 +29,11 @@ type Options struct {
 	// NoPlan disables planned execution: every run executes the reference
 	// kernels with values allocated as they are produced.
 	NoPlan bool
+	// Passes selects the graph passes applied before compiling; nil means
+	// every pass (pass.MaxLevel). Passes treat params as constants (they
+	// fold and fuse weights), so a program compiled with passes does not
+	// accept params overridden at run time; use Level 0 for that.
+	Passes *pass.Options
 }
 
 // Program is a compiled graph.
@@ -69,6 +75,16 @@ func Compile(g *graph.Graph, opts ...Options) (*Program, error) {
 	}
 	if err := g.Validate(nil); err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	po := pass.Options{Level: pass.MaxLevel}
+	if o.Passes != nil {
+		po = *o.Passes
+	}
+	if po.Level > 0 {
+		var err error
+		if g, err = pass.Apply(g, po); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
 	}
 	var missing []string
 	g.Walk(func(_ *graph.Graph, n *graph.Node) {

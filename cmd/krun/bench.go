@@ -20,6 +20,7 @@ import (
 )
 
 type benchOptions struct {
+	passes  *passFlags
 	Model   string
 	Batch   int
 	Threads int
@@ -32,8 +33,8 @@ type benchOptions struct {
 	Out     io.Writer
 }
 
-func newBenchCmd(runF func(*benchOptions) error) *cobra.Command {
-	o := &benchOptions{}
+func newBenchCmd(pf *passFlags, runF func(*benchOptions) error) *cobra.Command {
+	o := &benchOptions{passes: pf}
 	cmd := &cobra.Command{
 		Use:   "bench MODEL --batch B --threads T [--input FILE] [--ref FILE]",
 		Short: "Time repeated inferences of one batch and print a JSON summary",
@@ -73,7 +74,11 @@ func runBench(o *benchOptions) error {
 	if err != nil {
 		return err
 	}
-	prog, err := runtime.Compile(g, runtime.Options{Threads: o.Threads})
+	po, err := o.passes.options()
+	if err != nil {
+		return err
+	}
+	prog, err := runtime.Compile(g, runtime.Options{Threads: o.Threads, Passes: po})
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,12 @@ type conformanceOptions struct {
 	Runs    int
 	Quiet   bool
 	MinPass int
+	passes  *passFlags
 	Out     io.Writer
 }
 
-func newConformanceCmd(runF func(*conformanceOptions) error) *cobra.Command {
-	o := &conformanceOptions{}
+func newConformanceCmd(pf *passFlags, runF func(*conformanceOptions) error) *cobra.Command {
+	o := &conformanceOptions{passes: pf}
 	cmd := &cobra.Command{
 		Use:   "conformance DIR...",
 		Short: "Run ONNX backend-test directories and compare with their expected outputs",
@@ -70,7 +71,13 @@ func runConformance(o *conformanceOptions) error {
 	if jobs <= 0 {
 		jobs = numCPU()
 	}
-	results := conformance.Run(dirs, conformance.Options{RTol: o.RTol, ATol: o.ATol, Timeout: o.Timeout, Workers: jobs, Runs: o.Runs})
+	co := conformance.Options{RTol: o.RTol, ATol: o.ATol, Timeout: o.Timeout, Workers: jobs, Runs: o.Runs}
+	po, err := o.passes.options()
+	if err != nil {
+		return err
+	}
+	co.Passes = po
+	results := conformance.Run(dirs, co)
 	for _, r := range results {
 		switch {
 		case r.Status == conformance.Fail && !o.Quiet:

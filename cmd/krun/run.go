@@ -16,6 +16,7 @@ import (
 )
 
 type runOptions struct {
+	passes  *passFlags
 	Model   string
 	Inputs  []string
 	OutDir  string
@@ -23,17 +24,19 @@ type runOptions struct {
 	Out     io.Writer
 }
 
-func newRunCmd(runF func(*runOptions) error) *cobra.Command {
-	o := &runOptions{}
+func newRunCmd(pf *passFlags, runF func(*runOptions) error) *cobra.Command {
+	o := &runOptions{passes: pf}
 	cmd := &cobra.Command{
-		Use:   "run MODEL [-i NAME=FILE]... [-o DIR]",
+		Use:   "run MODEL [INPUT_FILE]... [-i NAME=FILE]... [-o DIR]",
 		Short: "Run a model on input tensors (.npy or ONNX .pb) and write its outputs as .npy",
 		Long: `Run a model once. Inputs are .npy files or ONNX TensorProto .pb files, given as
-NAME=FILE or positionally (in the model's input order). Outputs are written to
+NAME=FILE with -i, or as plain files (after MODEL or with -i) bound to the model's
+inputs in order. Outputs are written to
 DIR/<output name>.npy when -o is given, and summarised on stdout.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Model = args[0]
+			o.Inputs = append(args[1:], o.Inputs...)
 			o.Out = cmd.OutOrStdout()
 			if runF != nil {
 				return runF(o)
@@ -52,7 +55,11 @@ func runRun(o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	prog, err := runtime.Compile(g, runtime.Options{Threads: o.Threads})
+	po, err := o.passes.options()
+	if err != nil {
+		return err
+	}
+	prog, err := runtime.Compile(g, runtime.Options{Threads: o.Threads, Passes: po})
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,19 @@ package h5
 // attributes of any layout, typed dataset reads with conversion to float32)
 // are made here directly, on the identifiers gonum hands out.
 //
+// The search paths above are where Debian and Ubuntu put the serial
+// libhdf5 (the same ones gonum.org/v1/hdf5 uses), so a plain `go build`
+// works there; elsewhere set CGO_CFLAGS and CGO_LDFLAGS.
+//
 // libhdf5 as Debian ships it is built without thread safety, so every call
 // into it is made under h5mu.
 
 /*
+#cgo LDFLAGS: -lhdf5
+#cgo linux,amd64 CFLAGS: -I/usr/lib/x86_64-linux-gnu/hdf5/serial/include
+#cgo linux,amd64 LDFLAGS: -L/usr/lib/x86_64-linux-gnu/hdf5/serial
+#cgo linux,arm64 CFLAGS: -I/usr/lib/aarch64-linux-gnu/hdf5/serial/include
+#cgo linux,arm64 LDFLAGS: -L/usr/lib/aarch64-linux-gnu/hdf5/serial
 #include <stdlib.h>
 #include <string.h>
 #include "hdf5.h"

@@ -57,7 +57,7 @@ func LoadWith(path string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	return DecodeWith(data, filepath.Base(path), filepath.Dir(path), opts)
+	return DecodeWith(data, path, filepath.Dir(path), opts)
 }
 
 // Decode reads a serialized ModelProto. name is used in errors; baseDir is

@@ -23,6 +23,7 @@ import (
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/runtime"
+	"github.com/kiln-ml/kiln/runtime/pass"
 )
 
 // Default tolerances of ONNX's backend test loader (onnx/backend/test/loader).
@@ -60,6 +61,8 @@ type Options struct {
 	// compiled program (default 2: the first run plans, the second runs
 	// the plan); every run is compared.
 	Runs int
+	// Passes selects the graph passes (nil: the runtime's default, all).
+	Passes *pass.Options
 	// Progress, if set, is called after each test.
 	Progress func(done, total int, r Result)
 }
@@ -209,7 +212,7 @@ func check(ctx context.Context, dir string, o Options) Result {
 		}
 		return fail("load error", err)
 	}
-	prog, err := runtime.Compile(m.Graph, runtime.Options{Threads: 1})
+	prog, err := runtime.Compile(m.Graph, runtime.Options{Threads: 1, Passes: o.Passes})
 	if err != nil {
 		return fail("compile error", err)
 	}
