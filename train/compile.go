@@ -350,4 +350,3 @@ func snake(s string) string {
 	}
 	return b.String()
 }
-

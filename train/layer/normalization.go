@@ -31,10 +31,10 @@ type BatchNormalization struct {
 	Axis     coreAxes `json:"axis"`
 	Epsilon  float64  `json:"epsilon"`
 	Momentum float64  `json:"momentum"`
-	Center  coreBool `json:"center"`
-	Scale   coreBool `json:"scale"`
-	Mode    int      `json:"mode"`
-	Renorm  coreBool `json:"renorm"`
+	Center   coreBool `json:"center"`
+	Scale    coreBool `json:"scale"`
+	Mode     int      `json:"mode"`
+	Renorm   coreBool `json:"renorm"`
 }
 
 // LayerNormalization is keras.layers.LayerNormalization: per sample,

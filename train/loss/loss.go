@@ -238,7 +238,6 @@ func Poisson() Loss {
 	}}
 }
 
-
 func hingeTargets(b *layer.Builder, yt layer.Tensor) string {
 	t := float(b, yt)
 	bin := b.Op("Cast", graph.Attrs{"to": int64(tensor.Float32)}, op(b, "Or", op(b, "Equal", t, c(b, 0)), op(b, "Equal", t, c(b, 1))))
