@@ -3,6 +3,7 @@ package ops
 import (
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"math/rand/v2"
 )
 
 // ewIdentity is ONNX Identity-25: the output is the input, which may be a
@@ -18,8 +19,10 @@ func ewIdentity(ec *EvalContext, in []Value) ([]Value, error) {
 // float scalar, default 0.5) and training_mode (optional bool scalar,
 // default false); outputs output and the optional bool mask. Outside
 // training mode, or with ratio 0, output equals data and mask is all true.
-// Random dropout (training mode with a nonzero ratio) is not supported: its
-// result depends on a random generator kiln does not reproduce.
+// In training mode each element is kept with probability 1-ratio:
+// output = data * mask / (1 - ratio). The mask comes from the `seed`
+// attribute's generator when given (the same mask on every call), else
+// from a randomly seeded one; it cannot match another runtime's draws.
 func ewDropout(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) < 1 || in[0] == nil {
 		return nil, Errorf(n, "needs input data")
@@ -43,7 +46,7 @@ func ewDropout(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		training = in[2].Bools()[0]
 	}
 	if training && ratio != 0 {
-		return nil, Unsupported(n, "random dropout (training_mode true with ratio %g)", ratio)
+		return ewRandomDropout(n, x, ratio)
 	}
 	out := []*tensor.Tensor{x}
 	if len(n.Outputs) > 1 && n.Outputs[1] != "" {
@@ -51,6 +54,33 @@ func ewDropout(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		for i := range mask {
 			mask[i] = true
 		}
+		out = append(out, tensor.From(x.Shape().Clone(), mask))
+	}
+	return out, nil
+}
+
+func ewRandomDropout(n *graph.Node, x *tensor.Tensor, ratio float64) ([]*tensor.Tensor, error) {
+	if !x.DType().IsFloat() {
+		return nil, Errorf(n, "dropout of %s data: want a float type", x.DType())
+	}
+	keep := func() bool { return rand.Float64() >= ratio }
+	if n.Attrs.Has("seed") {
+		r := rand.New(rand.NewPCG(uint64(n.Attrs.Int("seed", 0)), 0x6b696c6e))
+		keep = func() bool { return r.Float64() >= ratio }
+	}
+	vals := x.Float64s()
+	mask := make([]bool, len(vals))
+	scale := 1 / (1 - ratio)
+	for i := range vals {
+		mask[i] = keep()
+		if mask[i] {
+			vals[i] *= scale
+		} else {
+			vals[i] = 0
+		}
+	}
+	out := []*tensor.Tensor{tensor.FromFloat64s(x.DType(), x.Shape(), vals)}
+	if len(n.Outputs) > 1 && n.Outputs[1] != "" {
 		out = append(out, tensor.From(x.Shape().Clone(), mask))
 	}
 	return out, nil
