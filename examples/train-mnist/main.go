@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -33,9 +34,18 @@ func main() {
 	ntrain := flag.Int("train", 8000, "number of leading digits to train on; the rest is the test set")
 	seed := flag.Uint64("seed", 1, "seed of the weight initialization and the shuffling")
 	plot := flag.String("plot", "", "write the training history plot to this PNG file")
+	cpuprof := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*data, *epochs, *batch, *ntrain, *seed, *plot); err != nil {
 		fmt.Fprintln(os.Stderr, "train-mnist:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -112,6 +122,7 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 	if err != nil {
 		return err
 	}
+	pprof.StopCPUProfile()
 	ev, err := m.Evaluate([]*tensor.Tensor{xte}, []*tensor.Tensor{yte}, train.EvaluateOptions{BatchSize: 500})
 	if err != nil {
 		return err
