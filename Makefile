@@ -16,8 +16,8 @@ export CGO_LDFLAGS ?= -L$(HDF5_LIB)
 
 # Conformance floors: `make test` fails if a suite passes fewer tests than this.
 # They are the counts reached when they were last raised; raise them as kiln improves.
-MIN_NODE   ?= 1737
-MIN_SIMPLE ?= 21
+MIN_NODE   ?= 1788
+MIN_SIMPLE ?= 23
 MIN_PYCONV ?= 82
 MIN_PYOP   ?= 35
 MIN_MODELS ?= 13

@@ -143,7 +143,20 @@ func decodeLayer(e *layerEntry, ctx *layer.DecodeContext) (layer.Layer, error) {
 	if e.ClassName == "" {
 		return nil, fmt.Errorf("train: layer %q has no class_name", name)
 	}
-	l, err := newLayer(e.ClassName, e.Config, ctx)
+	class := e.ClassName
+	var err error
+	var l layer.Layer
+	if e.Module != nil {
+		if oc := layer.OpClass(*e.Module, e.ClassName); oc != "" {
+			class = oc
+			if !layer.Registered(oc) {
+				err = fmt.Errorf("Keras 3 op %s: %s: %w", e.ClassName, layer.OpAdvice, layer.ErrUnsupported)
+			}
+		}
+	}
+	if err == nil {
+		l, err = newLayer(class, e.Config, ctx)
+	}
 	if err != nil {
 		what := fmt.Sprintf("layer %q (%s", name, e.ClassName)
 		if e.Registered != nil && *e.Registered != "" && *e.Registered != e.ClassName {
@@ -161,6 +174,7 @@ func decodeLayer(e *layerEntry, ctx *layer.DecodeContext) (layer.Layer, error) {
 		return nil, &modelError{fmt.Errorf("train: %s: %w", what, err)}
 	}
 	b := layer.BaseOf(l)
+	b.ClassName = e.ClassName
 	if name != "" {
 		b.LayerName = name
 	}
@@ -434,7 +448,10 @@ func (m *Model) decodeFunctional(raw json.RawMessage, ctx *layer.DecodeContext) 
 			call := m.addCall(l, n.args)
 			call.Info = n.info
 			call.Info.Node = call.Index
-			call.Mask = n.mask
+			call.Masks = n.masks
+			if len(n.masks) > 0 {
+				call.Mask = n.masks[0]
+			}
 			call.Connected = n.connected
 		}
 	}
@@ -482,11 +499,42 @@ func (m *Model) decodeFunctional(raw json.RawMessage, ctx *layer.DecodeContext) 
 	return nil
 }
 
+// maskRefs lists the mask tensors a call reads.
 func maskRefs(c *Call) []TensorRef {
-	if c.Mask != nil {
-		return []TensorRef{*c.Mask}
+	var out []TensorRef
+	for _, m := range c.Masks {
+		if m != nil {
+			out = append(out, *m)
+		}
 	}
-	return nil
+	if len(c.Masks) == 0 && c.Mask != nil {
+		out = append(out, *c.Mask)
+	}
+	return out
+}
+
+// maskList reads a call's mask keyword: one tensor (the first input's
+// mask) or a list with a tensor or null per positional input.
+func maskList(raw json.RawMessage, isTensor func(json.RawMessage) (TensorRef, bool)) ([]*TensorRef, error) {
+	if r, ok := isTensor(raw); ok {
+		return []*TensorRef{&r}, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("kwargs: mask: want a tensor or a list of tensors and nulls, got %s: %w", short(raw), layer.ErrUnsupported)
+	}
+	out := make([]*TensorRef, len(list))
+	for i, e := range list {
+		if !isSet(e) {
+			continue
+		}
+		r, ok := isTensor(e)
+		if !ok {
+			return nil, fmt.Errorf("kwargs: mask: entry %d is %s, not a tensor or null: %w", i, short(e), layer.ErrUnsupported)
+		}
+		out[i] = &r
+	}
+	return out, nil
 }
 
 // parseRefList reads input_layers/output_layers: a list of [name, node,
@@ -588,9 +636,9 @@ func short(raw json.RawMessage) string {
 
 // parsedNode is one call read from inbound_nodes.
 type parsedNode struct {
-	args      []TensorRef // flat tensor inputs (positional, then keywords)
-	connected []TensorRef // inputs as Keras lists them (Connected to)
-	mask      *TensorRef
+	args      []TensorRef  // flat tensor inputs (positional, then keywords)
+	connected []TensorRef  // inputs as Keras lists them (Connected to)
+	masks     []*TensorRef // the mask keyword, per positional input
 	info      layer.CallInfo
 }
 
@@ -740,11 +788,11 @@ func (p *parsedNode) readKwargs(raw json.RawMessage, isTensor func(json.RawMessa
 				p.info.Kwargs[k] = vals[i]
 			}
 		case k == "mask":
-			if len(refs) != 1 {
-				return fmt.Errorf("kwargs: mask: want one tensor, got %d: %w", len(refs), layer.ErrUnsupported)
+			ms, err := maskList(vals[i], isTensor)
+			if err != nil {
+				return err
 			}
-			r := refs[0]
-			p.mask = &r
+			p.masks = ms
 		default:
 			if p.info.TensorKwargs == nil {
 				p.info.TensorKwargs = map[string][]int{}

@@ -24,8 +24,13 @@ type Call struct {
 	// Args are the tensors the layer reads, flattened: positional ones
 	// first, then the ones passed by keyword (see layer.CallInfo).
 	Args []TensorRef
-	// Mask is a tensor passed as the call's mask keyword, if any.
+	// Mask is a tensor passed as the call's mask keyword, if any (the
+	// first input's mask).
 	Mask *TensorRef
+	// Masks holds, when the mask keyword is a list (Attention's
+	// mask=[query_mask, value_mask]), one entry per positional input (nil
+	// where the list has null). When set it supersedes Mask.
+	Masks []*TensorRef
 	// Info carries the keyword arguments to layers that want them.
 	Info layer.CallInfo
 	// Connected lists the input tensors as Keras does in "Connected to"
@@ -51,7 +56,26 @@ type Model struct {
 	outputs       []TensorRef
 	outShapes     []layer.Shape
 	training      *trainState // set by Compile
+	optimizer     *OptimizerParams
 }
+
+// OptimizerParams describes the optimizer state stored with a model
+// (Keras 3 .keras files keep it under optimizer/vars in model.weights.h5).
+// kiln does not train with it; Summary reports it as Keras does for a
+// compiled model whose optimizer is built.
+type OptimizerParams struct {
+	// Count is the number of scalars in the optimizer's variables.
+	Count int
+	// Bytes is their size (each variable's element count times its
+	// dtype's size).
+	Bytes float64
+}
+
+// SetOptimizerParams records the stored optimizer state (nil for none).
+func (m *Model) SetOptimizerParams(p *OptimizerParams) { m.optimizer = p }
+
+// OptimizerParams returns the stored optimizer state, or nil.
+func (m *Model) OptimizerParams() *OptimizerParams { return m.optimizer }
 
 // Version is the Keras version the model's config was written by.
 func (m *Model) Version() layer.Version { return m.version }
@@ -455,14 +479,19 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 			}
 			ins[i] = t
 		}
-		if c.Mask != nil {
-			mt, err := get(*c.Mask)
+		masks := c.Masks
+		if len(masks) == 0 && c.Mask != nil {
+			masks = []*TensorRef{c.Mask}
+		}
+		for i, mr := range masks {
+			if mr == nil || i >= len(ins) {
+				continue
+			}
+			mt, err := get(*mr)
 			if err != nil {
 				return nil, err
 			}
-			if len(ins) > 0 {
-				ins[0].Mask = mt.Name
-			}
+			ins[i].Mask = mt.Name
 		}
 		if _, isInput := c.Layer.(*layer.InputLayer); isInput && len(ins) == 0 {
 			return nil, fmt.Errorf("train: model %q: the outputs depend on input layer %q, which is not a model input", m.Name(), c.Layer.Name())
@@ -497,6 +526,10 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 func buildCall(c *Call, ins []layer.Shape) (out []layer.Shape, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if we, ok := r.(*layer.WeightSizeError); ok {
+				out, err = nil, fmt.Errorf("%w: %w", we, layer.ErrUnsupported)
+				return
+			}
 			out, err = nil, fmt.Errorf("the layer panicked (a bug in its Go implementation): %v", r)
 		}
 	}()

@@ -24,13 +24,16 @@ const DefaultSummaryWidth = 76
 // columns "Layer (type)", "Output Shape", "Param #" and, for a functional
 // model that is not a plain chain, "Connected to", drawn with rich's
 // HEAVY_HEAD box and a rule between rows, then the total, trainable and
-// non-trainable parameter counts with their sizes ("10.79 KB").
+// non-trainable parameter counts with their sizes ("10.79 KB") and, for a
+// model stored with its optimizer state (SetOptimizerParams), the
+// optimizer's, which Keras adds to the total.
 //
 // It differs from Keras where kiln knows less than Keras: a layer class
 // registered under an alias (a Keras 1 name such as "Convolution2D") is
 // shown by that name, and a fixed batch size in an input shape is shown as
-// None. Optimizer parameters are never shown (kiln does not load the
-// optimizer state).
+// None. Optimizer parameters are shown only when a loader recorded them
+// (a Keras 3 .keras file stores them; for a legacy .h5 file Keras 3 builds a
+// fresh optimizer from training_config, which kiln does not do).
 func (m *Model) Summary(w io.Writer) error { return m.SummaryWidth(w, DefaultSummaryWidth) }
 
 // SummaryWidth is Summary with Keras's line_length argument (88 is what
@@ -115,9 +118,16 @@ func (m *Model) SummaryWidth(w io.Writer, lineLength int) error {
 	}
 	trN, trB := countWeights(tr)
 	ntN, ntB := countWeights(nt)
-	fmt.Fprintf(bw, " Total params: %s (%s)\n", commas(trN+ntN), readableSize(trB+ntB))
+	opN, opB := 0, 0.0
+	if m.optimizer != nil {
+		opN, opB = m.optimizer.Count, m.optimizer.Bytes
+	}
+	fmt.Fprintf(bw, " Total params: %s (%s)\n", commas(trN+ntN+opN), readableSize(trB+ntB+opB))
 	fmt.Fprintf(bw, " Trainable params: %s (%s)\n", commas(trN), readableSize(trB))
 	fmt.Fprintf(bw, " Non-trainable params: %s (%s)\n", commas(ntN), readableSize(ntB))
+	if m.optimizer != nil {
+		fmt.Fprintf(bw, " Optimizer params: %s (%s)\n", commas(opN), readableSize(opB))
+	}
 	return bw.Flush()
 }
 

@@ -221,3 +221,19 @@ func TestReadableSize(t *testing.T) {
 		}
 	}
 }
+
+// A model stored with its optimizer state adds an "Optimizer params" line
+// and counts it in the total, as Keras does for a compiled model.
+func TestSummaryOptimizerParams(t *testing.T) {
+	m := mustModel(t, mlpConfig, layer.Version{Major: 3})
+	// Adam over 266,610 weights: 2 scalars (int64 + float32) + 2 slots each.
+	m.SetOptimizerParams(&OptimizerParams{Count: 2 + 2*266610, Bytes: 8 + 4 + 8*266610})
+	var sb strings.Builder
+	if err := m.Summary(&sb); err != nil {
+		t.Fatal(err)
+	}
+	want := " Total params: 799,832 (3.05 MB)\n Trainable params: 266,610 (1.02 MB)\n Non-trainable params: 0 (0.00 B)\n Optimizer params: 533,222 (2.03 MB)\n"
+	if got := sb.String(); !strings.HasSuffix(got, want) {
+		t.Errorf("footer:\n%s\nwant:\n%s", got[strings.LastIndex(got, "┘")+4:], want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-ml/kiln/train"
 	"github.com/kiln-ml/kiln/train/layer"
 	"gonum.org/v1/hdf5"
 )
@@ -178,4 +179,76 @@ func groupHasData(g *hdf5.CommonFG, path string, depth int) bool {
 		}
 	}
 	return false
+}
+
+// optimizerSetter is implemented by models that record a stored
+// optimizer's size (train.Model).
+type optimizerSetter interface {
+	SetOptimizerParams(*train.OptimizerParams)
+}
+
+// loadKeras3Optimizer records the size of the optimizer state a .keras
+// file stores under "optimizer" (vars/0 iterations, vars/1 learning_rate,
+// then the slots; a wrapped optimizer nests its own group): Keras loads a
+// compiled model with its optimizer built and counts these variables in
+// model.summary(). Element sizes come from the file's dtypes (iterations
+// is int64).
+func loadKeras3Optimizer(f *hdf5.File, m kerasModel) error {
+	s, ok := m.(optimizerSetter)
+	if !ok || !f.LinkExists("optimizer") {
+		return nil
+	}
+	g, err := f.OpenGroup("optimizer")
+	if err != nil {
+		return nil
+	}
+	defer g.Close()
+	p := &train.OptimizerParams{}
+	var walk func(g *hdf5.CommonFG, depth int) error
+	walk = func(g *hdf5.CommonFG, depth int) error {
+		gs, ds, err := children(g)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			dset, err := g.OpenDataset(d)
+			if err != nil {
+				return err
+			}
+			sp := dset.Space()
+			n := sp.SimpleExtentNPoints()
+			sp.Close()
+			dt, err := dset.Datatype()
+			size := 4
+			if err == nil {
+				size = int(dt.Size())
+				dt.Close()
+			}
+			dset.Close()
+			p.Count += n
+			p.Bytes += float64(n * size)
+		}
+		if depth >= 8 {
+			return nil
+		}
+		for _, name := range gs {
+			sub, err := g.OpenGroup(name)
+			if err != nil {
+				return err
+			}
+			err = walk(&sub.CommonFG, depth+1)
+			sub.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(&g.CommonFG, 0); err != nil {
+		return fmt.Errorf("optimizer state: %w", err)
+	}
+	if p.Count > 0 {
+		s.SetOptimizerParams(p)
+	}
+	return nil
 }

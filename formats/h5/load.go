@@ -320,6 +320,9 @@ func loadZip(path string, opts Options, build buildFunc) (kerasModel, *Info, err
 	if err := loadKeras3Weights(f, m); err != nil {
 		return nil, nil, err
 	}
+	if err := loadKeras3Optimizer(f, m); err != nil {
+		return nil, nil, err
+	}
 	return m, info, nil
 }
 

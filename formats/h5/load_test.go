@@ -33,7 +33,7 @@ func weightsOf(t *testing.T, m kerasModel) [][]float32 {
 func TestConsistencyPairs(t *testing.T) {
 	dir := corpusDir(t)
 	pairs := []struct {
-		a, b     string
+		a, b         string
 		aArch, bArch string
 	}{
 		{a: "14shreyas04-Phishing-URL-Detection/model.h5", b: "14shreyas04-Phishing-URL-Detection/model.keras"},

@@ -25,7 +25,9 @@ func (d *fakeDense) Build(in []layer.Shape) ([]layer.Shape, error) {
 	}
 	return []layer.Shape{{-1, d.Units}}, nil
 }
-func (d *fakeDense) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, error) { return in, nil }
+func (d *fakeDense) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, error) {
+	return in, nil
+}
 
 type fakeModel struct{ layers []layer.Layer }
 

@@ -73,10 +73,27 @@ func (a Activation) IsLinear() bool {
 
 // Check returns an error for an activation name kiln does not know.
 func (a Activation) Check() error {
-	if _, ok := activations[canonical(a.Name)]; !ok && !a.IsLinear() {
-		return fmt.Errorf("activation %q is not a Keras built-in activation kiln knows: %w", a.Name, ErrUnsupported)
+	if _, ok := lookupActivation(a.Name); !ok && !a.IsLinear() {
+		return fmt.Errorf("activation %q is not a Keras built-in activation (a function from the model's own Python code?), so kiln cannot run it; replace it with a built-in activation and re-save the model, or supply it in Go with layer.RegisterActivation(%q, ...): %w", a.Name, a.Name, ErrUnsupported)
 	}
 	return nil
+}
+
+// RegisterActivation makes an activation name known to kiln, for custom
+// activation functions a model refers to by name ("binary_tanh"). f appends
+// the nodes computing the activation of x and returns the result's name.
+// It replaces an earlier registration, built-ins included.
+func RegisterActivation(name string, f func(b *Builder, x string) string) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	activations[name] = func(b *Builder, x string, _ Version) string { return f(b, x) }
+}
+
+func lookupActivation(name string) (func(b *Builder, x string, v Version) string, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	f, ok := activations[canonical(name)]
+	return f, ok
 }
 
 func canonical(name string) string {
@@ -154,7 +171,7 @@ func (a Activation) Lower(b *Builder, x string) (string, error) {
 	if a.IsLinear() {
 		return x, nil
 	}
-	f, ok := activations[canonical(a.Name)]
+	f, ok := lookupActivation(a.Name)
 	if !ok {
 		return "", a.Check()
 	}

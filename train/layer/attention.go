@@ -28,10 +28,15 @@ import (
 // products then run across the batch (scores are (B, B)), which is what a
 // tf.keras model applying Attention to Dense outputs computes.
 //
-// Causal masking comes from the config's causal (tf.keras before 2.10) or,
-// for later versions where it is a call argument, from UseCausalMask, which
-// a loader sets from the call's use_causal_mask. ReturnAttentionScores
-// (also a call argument) adds the softmaxed scores as a second output.
+// Causal masking comes from the config's causal (tf.keras before 2.10) or
+// from the call argument use_causal_mask (later tf.keras and Keras 3);
+// return_attention_scores (a call argument) adds the softmaxed scores
+// (B, Tq, Tv) as a second output. A model passes the call's arguments in
+// CallInfo (BuildCall, LowerCall); UseCausalMask and ReturnAttentionScores
+// are their values for a layer used from Go (Build, Lower). Masks are the
+// inputs' Keras masks, or the call's mask=[query_mask, value_mask] list,
+// which a model puts on the inputs; the key never has a mask of its own,
+// as in Keras.
 type Attention struct {
 	Base
 	UseScale  bool    `json:"use_scale"`
@@ -68,10 +73,36 @@ func (l *Attention) DecodeConfig(raw json.RawMessage, _ *DecodeContext) error {
 	return nil
 }
 
+// attnCall holds one call's arguments.
+type attnCall struct{ causal, scores bool }
+
+func (l *Attention) callArgs(n int, call *CallInfo) (attnCall, int, error) {
+	var a attnCall
+	var err error
+	if a.causal, err = call.Bool("use_causal_mask", l.UseCausalMask); err != nil {
+		return a, 0, coreErr(l, err)
+	}
+	a.causal = a.causal || l.Causal
+	if a.scores, err = call.Bool("return_attention_scores", l.ReturnAttentionScores); err != nil {
+		return a, 0, coreErr(l, err)
+	}
+	if call != nil && call.NArgs < n {
+		n = call.NArgs
+	}
+	if n < 2 || n > 3 {
+		return a, 0, fmt.Errorf("%s %q: takes [query, value] or [query, value, key], got %d inputs", l.Class(), l.Name(), n)
+	}
+	return a, n, nil
+}
+
 // Build creates scale and concat_score_weight as configured.
-func (l *Attention) Build(in []Shape) ([]Shape, error) {
-	if len(in) < 2 || len(in) > 3 {
-		return nil, fmt.Errorf("%s %q: takes [query, value] or [query, value, key], got %d inputs", l.Class(), l.Name(), len(in))
+func (l *Attention) Build(in []Shape) ([]Shape, error) { return l.BuildCall(in, nil) }
+
+// BuildCall is Build for one call of the layer in a model.
+func (l *Attention) BuildCall(in []Shape, call *CallInfo) ([]Shape, error) {
+	a, _, err := l.callArgs(len(in), call)
+	if err != nil {
+		return nil, err
 	}
 	q, v := in[0], in[1]
 	if len(q) < 2 || len(v) < 2 {
@@ -91,17 +122,24 @@ func (l *Attention) Build(in []Shape) ([]Shape, error) {
 		l.Built = true
 	}
 	out := []Shape{attnOutShape(q, v)}
-	if l.ReturnAttentionScores {
+	if a.scores {
 		out = append(out, append(q[:len(q)-1].Clone(), v[len(v)-2]))
 	}
 	return out, nil
 }
 
 // Lower appends the attention.
-func (l *Attention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
+func (l *Attention) Lower(b *Builder, in []Tensor) ([]Tensor, error) { return l.LowerCall(b, in, nil) }
+
+// LowerCall is Lower for one call of the layer in a model.
+func (l *Attention) LowerCall(b *Builder, in []Tensor, call *CallInfo) ([]Tensor, error) {
+	a, n, err := l.callArgs(len(in), call)
+	if err != nil {
+		return nil, err
+	}
 	q, v := in[0], in[1]
 	k := v
-	if len(in) > 2 {
+	if n > 2 {
 		k = in[2]
 	}
 	var scores string
@@ -144,7 +182,7 @@ func (l *Attention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	if v.Mask != "" {
 		keep = b.Op("Unsqueeze", nil, b.Op("Cast", graph.Attrs{"to": int64(tensor.Float32)}, v.Mask), b.Ints(-2))
 	}
-	if l.Causal || l.UseCausalMask {
+	if a.causal {
 		ones := b.Op("ConstantOfShape", graph.Attrs{"value": tensor.Must(tensor.Shape{1}, []float32{1})}, b.Op("Shape", nil, scores))
 		causal := b.Op("Trilu", graph.Attrs{"upper": int64(0)}, ones)
 		if keep != "" {
@@ -163,7 +201,7 @@ func (l *Attention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 		out = b.Op("Mul", nil, out, b.Op("Unsqueeze", nil, b.Op("Cast", graph.Attrs{"to": int64(tensor.Float32)}, q.Mask), b.Ints(-1)))
 	}
 	res := []Tensor{{Name: out, Shape: attnOutShape(q.Shape, v.Shape), DType: tensor.Float32, Mask: q.Mask}}
-	if l.ReturnAttentionScores {
+	if a.scores {
 		res = append(res, Tensor{Name: weights, Shape: append(q.Shape[:len(q.Shape)-1].Clone(), v.Shape[len(v.Shape)-2]), DType: tensor.Float32})
 	}
 	return res, nil

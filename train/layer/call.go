@@ -1,6 +1,9 @@
 package layer
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // CallInfo describes one call of a layer inside a model: Keras's "node".
 // A model passes a layer its tensor arguments as one flat list (the in of
@@ -9,7 +12,9 @@ import "encoding/json"
 // Keras 3 MultiHeadAttention called as mha(q, v, key=k) gets [q, v, k]; an
 // RNN called with initial_state=[h, c] gets [x, h, c], which is also how
 // Keras 2 records that call). An explicit "mask" keyword is not in that
-// list: it becomes the first input's Tensor.Mask.
+// list: a single tensor becomes the first input's Tensor.Mask, and a list
+// of masks (Attention's mask=[query_mask, value_mask]) sets the Tensor.Mask
+// of the positional inputs in order.
 //
 // Layers whose meaning depends on the keywords implement CallBuilder and
 // CallLowerer; the others only see the flat list.
@@ -40,4 +45,42 @@ type CallBuilder interface {
 // keyword arguments. A model calls LowerCall instead of Lower.
 type CallLowerer interface {
 	LowerCall(b *Builder, in []Tensor, call *CallInfo) ([]Tensor, error)
+}
+
+// Arg returns the position in in (of length n) of the tensor a call passed
+// as positional argument pos or, failing that, under keyword kw ("" for
+// none); -1 when the call passed neither. With a nil call (a layer used
+// from Go) every input is positional.
+func (c *CallInfo) Arg(n, pos int, kw string) int {
+	nargs := n
+	if c != nil {
+		nargs = c.NArgs
+	}
+	if pos >= 0 && pos < nargs && pos < n {
+		return pos
+	}
+	if c != nil && kw != "" {
+		if idx := c.TensorKwargs[kw]; len(idx) == 1 && idx[0] < n {
+			return idx[0]
+		}
+	}
+	return -1
+}
+
+// Bool reads a boolean keyword argument (def when the call did not pass
+// it or passed null). A value that is not a JSON bool is an error naming
+// the keyword.
+func (c *CallInfo) Bool(kw string, def bool) (bool, error) {
+	if c == nil {
+		return def, nil
+	}
+	raw, ok := c.Kwargs[kw]
+	if !ok || !isSet(raw) {
+		return def, nil
+	}
+	var v bool
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return def, fmt.Errorf("call argument %s=%s is not a constant bool: %w", kw, truncate(string(raw)), ErrUnsupported)
+	}
+	return v, nil
 }

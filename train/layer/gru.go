@@ -50,7 +50,7 @@ func (l *GRU) DecodeConfig(raw json.RawMessage, ctx *DecodeContext) error {
 			return fmt.Errorf("units must be positive, got %d", l.Units)
 		}
 		if l.Stateful {
-			return fmt.Errorf("stateful=true: %w", ErrUnsupported)
+			return statefulErr()
 		}
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/kiln-ml/kiln/ops/tensor"
 )
@@ -86,8 +87,8 @@ func (l *InputLayer) DecodeConfig(raw json.RawMessage, ctx *DecodeContext) error
 			break
 		}
 	}
-	if _, ok := tensor.ParseDType(l.DType); !ok {
-		return fmt.Errorf("InputLayer %q: dtype %q: %w", c.Name, l.DType, ErrUnsupported)
+	if d, ok := tensor.ParseDType(l.DType); !ok || !d.Supported() {
+		return fmt.Errorf("InputLayer %q: field dtype %q is not a tensor type kiln can feed (want float16/32/64, bfloat16, int8..int64, uint8..uint64, bool or string): %w", c.Name, l.DType, ErrUnsupported)
 	}
 	if c.Sparse != nil && *c.Sparse {
 		l.Sparse = true
@@ -171,11 +172,41 @@ func DecodeDTypeName(raw json.RawMessage) string {
 		}
 		s = obj.Config.Name
 	}
-	switch s {
-	case "mixed_float16":
-		return "float16"
-	case "mixed_bfloat16":
-		return "bfloat16"
+	return CanonicalDTypeName(s)
+}
+
+// dtypeAliases maps the dtype spellings Keras files carry besides the
+// canonical numpy names to those names. TensorFlow's tf.as_dtype accepts
+// "half", "float" and "double" (so tf.keras 2 wrote Input(dtype="float") as
+// "float", meaning float32, unlike numpy where float is float64); Keras 3's
+// standardize_dtype maps Python's float, int, bool and str to "float32",
+// "int64" (TensorFlow backend; "int32" on the others, a difference that only
+// changes the integer width of an index input), "bool" and "string"; and
+// mixed-precision policies name the compute dtype after "mixed_".
+var dtypeAliases = map[string]string{
+	"float": "float32", "half": "float16", "double": "float64",
+	"int": "int64", "long": "int64", "bool_": "bool", "boolean": "bool",
+	"str": "string", "unicode": "string", "bytes": "string", "object": "string",
+	"mixed_float16": "float16", "mixed_bfloat16": "bfloat16",
+	"float64_ref": "float64",
+}
+
+// CanonicalDTypeName turns a Keras dtype spelling into kiln's name for it
+// (tensor.DType.String): "float" -> "float32", "tf.int32" -> "int32",
+// "float32_ref" (a TensorFlow 1 reference dtype) -> "float32",
+// "<dtype: 'float32'>" -> "float32". Names it does not know are returned
+// lower-cased, for tensor.ParseDType to accept or refuse.
+func CanonicalDTypeName(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if strings.HasPrefix(s, "<dtype:") && strings.HasSuffix(s, ">") {
+		s = strings.Trim(strings.TrimSpace(s[len("<dtype:"):len(s)-1]), "'\"")
+	}
+	for _, p := range []string{"tf.", "np.", "numpy.", "torch.", "jnp.", "jax.numpy."} {
+		s = strings.TrimPrefix(s, p)
+	}
+	s = strings.TrimSuffix(s, "_ref")
+	if a, ok := dtypeAliases[s]; ok {
+		return a
 	}
 	return s
 }

@@ -18,6 +18,16 @@ func TestInputLayerDialects(t *testing.T) {
 		{"keras 3", `{"batch_shape": [null, null, 8], "dtype": "float32", "sparse": false, "ragged": false, "name": "i"}`, Shape{-1, -1, 8}, "float32"},
 		{"keras 3 policy", `{"batch_shape": [null, 2], "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float64"}, "registered_name": null}, "name": "i"}`, Shape{-1, 2}, "float64"},
 		{"input_shape", `{"input_shape": [3], "name": "i"}`, Shape{-1, 3}, "float32"},
+		// tf.keras 2 wrote Input(dtype="float") verbatim; TensorFlow reads it as float32.
+		{"tf float", `{"batch_input_shape": [null, null, 6], "dtype": "float", "name": "i"}`, Shape{-1, -1, 6}, "float32"},
+		{"tf double", `{"batch_input_shape": [null, 2], "dtype": "double", "name": "i"}`, Shape{-1, 2}, "float64"},
+		{"tf half", `{"batch_input_shape": [null, 2], "dtype": "half", "name": "i"}`, Shape{-1, 2}, "float16"},
+		{"int64", `{"batch_input_shape": [null, 2], "dtype": "int64", "name": "i"}`, Shape{-1, 2}, "int64"},
+		{"python int", `{"batch_shape": [null, 2], "dtype": "int", "name": "i"}`, Shape{-1, 2}, "int64"},
+		{"bool", `{"batch_shape": [null, 2], "dtype": "bool", "name": "i"}`, Shape{-1, 2}, "bool"},
+		{"string", `{"batch_shape": [null, 1], "dtype": "string", "name": "i"}`, Shape{-1, 1}, "string"},
+		{"tf1 ref", `{"batch_input_shape": [null, 2], "dtype": "float32_ref", "name": "i"}`, Shape{-1, 2}, "float32"},
+		{"repr", `{"batch_input_shape": [null, 2], "dtype": "<dtype: 'int32'>", "name": "i"}`, Shape{-1, 2}, "int32"},
 	}
 	for _, c := range cases {
 		l, err := New("InputLayer", []byte(c.cfg), &DecodeContext{})

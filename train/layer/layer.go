@@ -110,8 +110,34 @@ func (b *Base) Trainable() bool { return b.Trainable_ == nil || *b.Trainable_ }
 // SetTrainable freezes (false) or unfreezes (true) the layer.
 func (b *Base) SetTrainable(t bool) { b.Trainable_ = &t }
 
-// AddWeight appends a zero-filled float32 weight and returns it.
+// MaxWeightElements bounds the element count of one weight that AddWeight
+// will allocate (2^31 float32 values are 8 GiB, beyond any Keras layer's
+// single variable). A config asking for more is damaged or hostile.
+var MaxWeightElements = 1 << 31
+
+// WeightSizeError is the panic value of AddWeight for a shape with a
+// negative dimension or more than MaxWeightElements elements. Models
+// (train.Model) recover it and return it as an error naming the layer.
+type WeightSizeError struct {
+	Layer, Weight string
+	Shape         []int
+}
+
+func (e *WeightSizeError) Error() string {
+	return fmt.Sprintf("layer %q: weight %s has shape %v, which is negative or larger than %d elements; the config is damaged", e.Layer, e.Weight, e.Shape, MaxWeightElements)
+}
+
+// AddWeight appends a zero-filled float32 weight and returns it. Like make
+// with a bad length, it panics (with a *WeightSizeError) when a dimension
+// is negative or the weight would exceed MaxWeightElements.
 func (b *Base) AddWeight(name string, shape []int, trainable bool) *Weight {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > MaxWeightElements/d) {
+			panic(&WeightSizeError{Layer: b.LayerName, Weight: name, Shape: append([]int(nil), shape...)})
+		}
+		n *= d
+	}
 	w := &Weight{Name: name, Shape: append([]int(nil), shape...), Value: tensor.New(tensor.Float32, shape...), Trainable: trainable}
 	b.W = append(b.W, w)
 	return w

@@ -23,12 +23,29 @@ import (
 //	A = softmax(S + (1 - mask)·(-1e9))    over Tk
 //	out = concat_heads(A·V)·Wo + bo
 //
-// The mask is the query mask (Tq, 1), value and key masks (1, Tk) and, with
-// UseCausalMask (a call argument a loader sets), the lower triangle, all
-// and-ed, as Keras's _compute_attention_mask does; the output keeps the
-// query's mask. Dropout is ignored (inference). ReturnAttentionScores (a call
-// argument) adds A as a second output. In a .keras file the weights live
-// under query_dense/, key_dense/, value_dense/ and output_dense/.
+// Inputs come from the call as Keras 3 and tf.keras record it: query and
+// value positionally or by keyword, key (a third positional argument or
+// key=), and the mask arguments query_mask, value_mask, key_mask (bool (B,
+// T)) and attention_mask ((B, Tq, Tk), nonzero keeps). A layer used from Go
+// takes [query, value] or [query, value, key].
+//
+// The mask is Keras's _compute_attention_mask: the query mask (Tq, 1), the
+// value mask (1, Tk), the key mask (1, Tk, only when a key is passed), the
+// causal lower triangle when use_causal_mask, and attention_mask, all
+// and-ed; masked scores get -1e9 added before the softmax, as Keras's
+// Softmax layer does. The query, value and key masks are the call's
+// explicit arguments or, where absent, the tensors' own Keras masks (Keras
+// fills the *_mask arguments from them). Recent Keras 3 versions read the
+// query mask only from the query tensor and ignore an explicit query_mask;
+// kiln honours an explicit one, as Keras did when the argument was added.
+// The output keeps the query's mask. use_causal_mask and
+// return_attention_scores are call arguments read from CallInfo;
+// UseCausalMask and ReturnAttentionScores are their values for a layer used
+// from Go. return_attention_scores adds A (B, H, Tq, Tk) as a second output
+// (Keras's symbolic shape says (B, H, Tq, Tq), which is wrong when Tk !=
+// Tq; kiln reports the real one). Dropout is ignored (inference). In a
+// .keras file the weights live under query_dense/, key_dense/, value_dense/
+// and output_dense/.
 type MultiHeadAttention struct {
 	Base
 	NumHeads      int             `json:"num_heads"`
@@ -95,20 +112,57 @@ func (l *MultiHeadAttention) valueDim() int {
 
 func (l *MultiHeadAttention) useBias() bool { return l.UseBias == nil || *l.UseBias }
 
-// Build creates the four projections' weights in Keras's order.
-func (l *MultiHeadAttention) Build(in []Shape) ([]Shape, error) {
-	if len(in) < 2 || len(in) > 3 {
-		return nil, fmt.Errorf("MultiHeadAttention %q: takes [query, value] or [query, value, key], got %d inputs", l.Name(), len(in))
+// mhaCall is one call's inputs (positions in the flat input list, -1 when
+// absent) and flags.
+type mhaCall struct {
+	q, v, k, qMask, vMask, kMask, attnMask int
+	causal, scores                         bool
+}
+
+func (l *MultiHeadAttention) callArgs(n int, call *CallInfo) (mhaCall, error) {
+	c := mhaCall{q: call.Arg(n, 0, "query"), v: call.Arg(n, 1, "value"), k: call.Arg(n, 2, "key"),
+		qMask: call.Arg(n, -1, "query_mask"), vMask: call.Arg(n, -1, "value_mask"),
+		kMask: call.Arg(n, -1, "key_mask"), attnMask: call.Arg(n, -1, "attention_mask")}
+	if c.q < 0 || c.v < 0 {
+		return c, fmt.Errorf("MultiHeadAttention %q: takes [query, value] or [query, value, key], got %d inputs", l.Name(), n)
 	}
-	q, v := in[0], in[1]
+	var err error
+	if c.causal, err = call.Bool("use_causal_mask", l.UseCausalMask); err != nil {
+		return c, coreErr(l, err)
+	}
+	if c.scores, err = call.Bool("return_attention_scores", l.ReturnAttentionScores); err != nil {
+		return c, coreErr(l, err)
+	}
+	if call == nil && n > 3 {
+		return c, fmt.Errorf("MultiHeadAttention %q: takes [query, value] or [query, value, key], got %d inputs", l.Name(), n)
+	}
+	return c, nil
+}
+
+// Build creates the four projections' weights in Keras's order.
+func (l *MultiHeadAttention) Build(in []Shape) ([]Shape, error) { return l.BuildCall(in, nil) }
+
+// BuildCall is Build for one call of the layer in a model.
+func (l *MultiHeadAttention) BuildCall(in []Shape, call *CallInfo) ([]Shape, error) {
+	c, err := l.callArgs(len(in), call)
+	if err != nil {
+		return nil, err
+	}
+	q, v := in[c.q], in[c.v]
 	k := v
-	if len(in) > 2 {
-		k = in[2]
+	if c.k >= 0 {
+		k = in[c.k]
 	}
 	for _, s := range []Shape{q, v, k} {
 		if len(s) != 3 || s[2] < 0 {
 			return nil, fmt.Errorf("MultiHeadAttention %q: input shape %s: want (batch, steps, known dim): %w", l.Name(), s, ErrUnsupported)
 		}
+	}
+	if v[1] >= 0 && k[1] >= 0 && v[1] != k[1] {
+		return nil, fmt.Errorf("MultiHeadAttention %q: value %s and key %s must have the same number of steps", l.Name(), v, k)
+	}
+	if c.attnMask >= 0 && len(in[c.attnMask]) != 3 {
+		return nil, fmt.Errorf("MultiHeadAttention %q: attention_mask shape %s: want (batch, query steps, key steps)", l.Name(), in[c.attnMask])
 	}
 	h, kd, vd := l.NumHeads, l.KeyDim, l.valueDim()
 	out := l.outDim
@@ -130,7 +184,7 @@ func (l *MultiHeadAttention) Build(in []Shape) ([]Shape, error) {
 		l.Built = true
 	}
 	res := []Shape{{q[0], q[1], out}}
-	if l.ReturnAttentionScores {
+	if c.scores {
 		res = append(res, Shape{q[0], h, q[1], v[1]})
 	}
 	return res, nil
@@ -138,10 +192,32 @@ func (l *MultiHeadAttention) Build(in []Shape) ([]Shape, error) {
 
 // Lower appends the attention.
 func (l *MultiHeadAttention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
-	q, v := in[0], in[1]
+	return l.LowerCall(b, in, nil)
+}
+
+// LowerCall is Lower for one call of the layer in a model.
+func (l *MultiHeadAttention) LowerCall(b *Builder, in []Tensor, call *CallInfo) ([]Tensor, error) {
+	c, err := l.callArgs(len(in), call)
+	if err != nil {
+		return nil, err
+	}
+	q, v := in[c.q], in[c.v]
 	k := v
-	if len(in) > 2 {
-		k = in[2]
+	if c.k >= 0 {
+		k = in[c.k]
+	}
+	qMask, vMask, kMask := q.Mask, v.Mask, ""
+	if c.k >= 0 {
+		kMask = k.Mask
+	}
+	if c.qMask >= 0 {
+		qMask = in[c.qMask].Name
+	}
+	if c.vMask >= 0 {
+		vMask = in[c.vMask].Name
+	}
+	if c.kMask >= 0 {
+		kMask = in[c.kMask].Name
 	}
 	h, kd, vd := l.NumHeads, l.KeyDim, l.valueDim()
 	per := 2
@@ -175,26 +251,27 @@ func (l *MultiHeadAttention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 			keep = b.Op("Mul", nil, keep, m)
 		}
 	}
-	if q.Mask != "" {
-		and(b.Op("Unsqueeze", nil, f32(q.Mask), b.Ints(-1)))
+	if qMask != "" {
+		and(b.Op("Unsqueeze", nil, f32(qMask), b.Ints(-1)))
 	}
-	if v.Mask != "" {
-		and(b.Op("Unsqueeze", nil, f32(v.Mask), b.Ints(1)))
+	if vMask != "" {
+		and(b.Op("Unsqueeze", nil, f32(vMask), b.Ints(1)))
 	}
-	if len(in) > 2 && k.Mask != "" {
-		and(b.Op("Unsqueeze", nil, f32(k.Mask), b.Ints(1)))
+	if kMask != "" {
+		and(b.Op("Unsqueeze", nil, f32(kMask), b.Ints(1)))
 	}
-	if l.UseCausalMask {
-		// (Tq, Tk) ones, lower triangle kept.
+	if c.attnMask >= 0 {
+		// Nonzero keeps: cast to bool first, as Keras does.
+		and(f32(b.Op("Cast", graph.Attrs{"to": int64(tensor.Bool)}, in[c.attnMask].Name)))
+	}
+	if c.causal {
+		// (Tq, Tk) ones, lower triangle kept; broadcasts over the batch.
 		shape := rnnShapeRange(b, scores, 2, 4)
 		ones := b.Op("ConstantOfShape", graph.Attrs{"value": tensor.Must(tensor.Shape{1}, []float32{1})}, shape)
 		and(b.Op("Trilu", graph.Attrs{"upper": int64(0)}, ones))
 	}
 	if keep != "" {
-		if q.Mask == "" && v.Mask == "" && k.Mask == "" {
-			keep = b.Op("Unsqueeze", nil, keep, b.Ints(0)) // the causal mask alone: (1, Tq, Tk)
-		}
-		keep = b.Op("Unsqueeze", nil, keep, b.Ints(1)) // heads
+		keep = b.Op("Unsqueeze", nil, keep, b.Ints(-3)) // heads: (B or 1, 1, Tq, Tk)
 		adder := b.Op("Mul", nil, b.Op("Sub", nil, b.Scalar(1), keep), b.Scalar(-1e9))
 		scores = b.Op("Add", nil, scores, adder)
 	}
@@ -211,8 +288,8 @@ func (l *MultiHeadAttention) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	if per == 2 {
 		y = b.Op("Add", nil, y, b.Param(l.W[3*per+1]))
 	}
-	res := []Tensor{{Name: y, Shape: Shape{q.Shape[0], q.Shape[1], out}, DType: tensor.Float32, Mask: q.Mask}}
-	if l.ReturnAttentionScores {
+	res := []Tensor{{Name: y, Shape: Shape{q.Shape[0], q.Shape[1], out}, DType: tensor.Float32, Mask: qMask}}
+	if c.scores {
 		res = append(res, Tensor{Name: probs, Shape: Shape{q.Shape[0], h, q.Shape[1], v.Shape[1]}, DType: tensor.Float32})
 	}
 	return res, nil

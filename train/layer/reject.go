@@ -31,5 +31,4 @@ func init() {
 	Reject("GarNet", "GarNet is a custom layer from hls4ml's contrib code, not a Keras built-in; "+coreCustomAdvice)
 	Reject("GarNetStack", "GarNetStack is a custom layer from hls4ml's contrib code, not a Keras built-in; "+coreCustomAdvice)
 	Reject("L1Distance", "L1Distance (a siamese network's |a - b|) is a custom layer class from the model's own Python code, not a Keras built-in; "+coreCustomAdvice)
-	Reject("GetItem", "GetItem is Keras 3's record of tensor indexing (x[:, -1, :]) in a functional model; replace it with built-in layers (Cropping1D, Reshape) and re-save the model, or register a Go layer with layer.Register")
 }

@@ -8,6 +8,11 @@ import (
 	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
+// statefulErr refuses stateful=true with what the user can do.
+func statefulErr() error {
+	return fmt.Errorf("field stateful=true: a stateful RNN carries its state from one predict call to the next, but kiln's predictions are stateless (every call starts from a zero state), so after the first call they would differ from Keras's; re-save the model with stateful=False (the weights stay valid) to run single-call inference: %w", ErrUnsupported)
+}
+
 // RecurrentConfig holds the config fields shared by Keras's recurrent layers
 // (keras.layers.RNN and its subclasses), with the Keras 1 spellings
 // (output_dim, inner_activation, consume_less) folded in by DecodeConfig.
@@ -85,7 +90,7 @@ func (c *RecurrentConfig) decode(raw json.RawMessage, ctx *DecodeContext, l any,
 		return fmt.Errorf("units must be positive, got %d", c.Units)
 	}
 	if c.Stateful {
-		return fmt.Errorf("stateful=true (the layer keeps its state between calls; re-save the model with stateful=False to run it from a zero state): %w", ErrUnsupported)
+		return statefulErr()
 	}
 	return nil
 }

@@ -3,3 +3,7 @@
 package asm
 
 func asmKernels() []tileKernel { return nil }
+
+func asmVmath() []vmathSet { return nil }
+
+func asmSgemvAccs() []sgemvAccImpl { return nil }

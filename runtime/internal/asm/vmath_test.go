@@ -59,44 +59,71 @@ func sigmoid64(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 // are compared in absolute terms (subnormal range of exp; erf/tanh near 0
 // are checked relative down to 1e-30 through the special values).
 func TestExp(t *testing.T) {
-	checkUnary(t, "Exp", Exp, math.Exp, -87, 88.7, 2.5e-7, 1e-37)
-	checkUnary(t, "exp go", vexpGo, math.Exp, -87, 88.7, 2.5e-7, 1e-37)
+	checkUnary(t, "Exp", Exp, math.Exp, -87, 88.7, 2e-7, 1e-37)
+	checkUnary(t, "exp go", vexpGo, math.Exp, -87, 88.7, 2e-7, 1e-37)
+	for _, v := range asmVmath() {
+		checkUnary(t, "exp "+v.isa, v.exp, math.Exp, -87, 88.7, 2e-7, 1e-37)
+	}
 }
 
 func TestSigmoid(t *testing.T) {
-	checkUnary(t, "Sigmoid", Sigmoid, sigmoid64, -87, 30, 3e-7, 1e-37)
-	checkUnary(t, "sigmoid go", vsigmoidGo, sigmoid64, -87, 30, 3e-7, 1e-37)
+	checkUnary(t, "Sigmoid", Sigmoid, sigmoid64, -87, 30, 2e-7, 1e-37)
+	checkUnary(t, "sigmoid go", vsigmoidGo, sigmoid64, -87, 30, 2e-7, 1e-37)
+	for _, v := range asmVmath() {
+		checkUnary(t, "sigmoid "+v.isa, v.sigmoid, sigmoid64, -87, 30, 2e-7, 1e-37)
+	}
 }
 
 func TestTanh(t *testing.T) {
-	checkUnary(t, "Tanh", Tanh, math.Tanh, -12, 12, 3e-7, 1e-37)
-	checkUnary(t, "tanh go", vtanhGo, math.Tanh, -12, 12, 3e-7, 1e-37)
+	checkUnary(t, "Tanh", Tanh, math.Tanh, -12, 12, 2e-7, 1e-37)
+	checkUnary(t, "tanh go", vtanhGo, math.Tanh, -12, 12, 2e-7, 1e-37)
+	for _, v := range asmVmath() {
+		checkUnary(t, "tanh "+v.isa, v.tanh, math.Tanh, -12, 12, 2e-7, 1e-37)
+	}
 }
 
 func TestErf(t *testing.T) {
-	checkUnary(t, "Erf", Erf, math.Erf, -6, 6, 5e-7, 1e-37)
-	checkUnary(t, "erf go", verfGo, math.Erf, -6, 6, 5e-7, 1e-37)
+	checkUnary(t, "Erf", Erf, math.Erf, -6, 6, 2e-7, 1e-37)
+	checkUnary(t, "erf go", verfGo, math.Erf, -6, 6, 2e-7, 1e-37)
+	for _, v := range asmVmath() {
+		checkUnary(t, "erf "+v.isa, v.erf, math.Erf, -6, 6, 2e-7, 1e-37)
+	}
+}
+
+// vmathSet is one instruction set's vector math routines.
+type vmathSet struct {
+	isa                     string
+	exp, sigmoid, tanh, erf func(dst, src []float32)
 }
 
 func TestSpecials(t *testing.T) {
+	for _, v := range asmVmath() {
+		testSpecials(t, v)
+	}
+	testSpecials(t, vmathSet{"dispatch", Exp, Sigmoid, Tanh, Erf})
+	testSpecials(t, vmathSet{"go", vexpGo, vsigmoidGo, vtanhGo, verfGo})
+}
+
+func testSpecials(t *testing.T, v vmathSet) {
+	Exp, Sigmoid, Tanh, Erf := v.exp, v.sigmoid, v.tanh, v.erf
 	inf := float32(math.Inf(1))
 	nan := float32(math.NaN())
 	src := []float32{inf, -inf, nan, 200, -200}
 	d := make([]float32, len(src))
 	Exp(d, src)
 	if d[0] != inf || d[1] != 0 || d[2] == d[2] || d[3] != inf || d[4] != 0 {
-		t.Errorf("Exp specials: %v", d)
+		t.Errorf("%s: Exp specials: %v", v.isa, d)
 	}
 	Tanh(d, src)
 	if d[0] != 1 || d[1] != -1 || d[2] == d[2] || d[3] != 1 || d[4] != -1 {
-		t.Errorf("Tanh specials: %v", d)
+		t.Errorf("%s: Tanh specials: %v", v.isa, d)
 	}
 	Sigmoid(d, src)
 	if d[0] != 1 || d[1] != 0 || d[2] == d[2] || d[3] != 1 || d[4] != 0 {
-		t.Errorf("Sigmoid specials: %v", d)
+		t.Errorf("%s: Sigmoid specials: %v", v.isa, d)
 	}
 	Erf(d, src)
 	if d[0] != 1 || d[1] != -1 || d[2] == d[2] || d[3] != 1 || d[4] != -1 {
-		t.Errorf("Erf specials: %v", d)
+		t.Errorf("%s: Erf specials: %v", v.isa, d)
 	}
 }

@@ -1,0 +1,175 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// c[j] += sum_p x[p] * b[p*ldb + j]: per column block, the accumulators
+// stay in registers while p walks down the rows of b (one broadcast of
+// x[p], one FMA per vector with b read from memory). Narrow blocks
+// alternate two accumulators to halve the FMA dependency chain; that
+// changes the summation order only, as in any blocked GEMM.
+
+// func sgemvAccAVX512(k, n int, x, b *float32, ldb int, c *float32)
+TEXT ·sgemvAccAVX512(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), R8
+	MOVQ n+8(FP), R9
+	MOVQ x+16(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R10
+	SHLQ $2, R10
+	MOVQ c+40(FP), DX
+	TESTQ R8, R8
+	JLE donez
+bigz:
+	CMPQ R9, $128
+	JLT smallz
+	VMOVUPS 0(DX), Z0
+	VMOVUPS 64(DX), Z1
+	VMOVUPS 128(DX), Z2
+	VMOVUPS 192(DX), Z3
+	VMOVUPS 256(DX), Z4
+	VMOVUPS 320(DX), Z5
+	VMOVUPS 384(DX), Z6
+	VMOVUPS 448(DX), Z7
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+bigkz:
+	VBROADCASTSS (R11), Z8
+	VFMADD231PS 0(R12), Z8, Z0
+	VFMADD231PS 64(R12), Z8, Z1
+	VFMADD231PS 128(R12), Z8, Z2
+	VFMADD231PS 192(R12), Z8, Z3
+	VFMADD231PS 256(R12), Z8, Z4
+	VFMADD231PS 320(R12), Z8, Z5
+	VFMADD231PS 384(R12), Z8, Z6
+	VFMADD231PS 448(R12), Z8, Z7
+	ADDQ $4, R11
+	ADDQ R10, R12
+	DECQ R13
+	JNZ bigkz
+	VMOVUPS Z0, 0(DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, 256(DX)
+	VMOVUPS Z5, 320(DX)
+	VMOVUPS Z6, 384(DX)
+	VMOVUPS Z7, 448(DX)
+	ADDQ $512, DI
+	ADDQ $512, DX
+	SUBQ $128, R9
+	JMP bigz
+smallz:
+	CMPQ R9, $16
+	JLT donez
+	VMOVUPS (DX), Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+smallkz:
+	VBROADCASTSS (R11), Z8
+	VFMADD231PS (R12), Z8, Z0
+	ADDQ $4, R11
+	ADDQ R10, R12
+	DECQ R13
+	JZ smallendz
+	VBROADCASTSS (R11), Z9
+	VFMADD231PS (R12), Z9, Z1
+	ADDQ $4, R11
+	ADDQ R10, R12
+	DECQ R13
+	JNZ smallkz
+smallendz:
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $16, R9
+	JMP smallz
+donez:
+	VZEROUPPER
+	RET
+
+// func sgemvAccAVX2(k, n int, x, b *float32, ldb int, c *float32)
+TEXT ·sgemvAccAVX2(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), R8
+	MOVQ n+8(FP), R9
+	MOVQ x+16(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R10
+	SHLQ $2, R10
+	MOVQ c+40(FP), DX
+	TESTQ R8, R8
+	JLE doney
+bigy:
+	CMPQ R9, $64
+	JLT smally
+	VMOVUPS 0(DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS 64(DX), Y2
+	VMOVUPS 96(DX), Y3
+	VMOVUPS 128(DX), Y4
+	VMOVUPS 160(DX), Y5
+	VMOVUPS 192(DX), Y6
+	VMOVUPS 224(DX), Y7
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+bigky:
+	VBROADCASTSS (R11), Y8
+	VFMADD231PS 0(R12), Y8, Y0
+	VFMADD231PS 32(R12), Y8, Y1
+	VFMADD231PS 64(R12), Y8, Y2
+	VFMADD231PS 96(R12), Y8, Y3
+	VFMADD231PS 128(R12), Y8, Y4
+	VFMADD231PS 160(R12), Y8, Y5
+	VFMADD231PS 192(R12), Y8, Y6
+	VFMADD231PS 224(R12), Y8, Y7
+	ADDQ $4, R11
+	ADDQ R10, R12
+	DECQ R13
+	JNZ bigky
+	VMOVUPS Y0, 0(DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
+	ADDQ $256, DI
+	ADDQ $256, DX
+	SUBQ $64, R9
+	JMP bigy
+smally:
+	CMPQ R9, $8
+	JLT doney
+	VMOVUPS (DX), Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+smallky:
+	VBROADCASTSS (R11), Y8
+	VFMADD231PS (R12), Y8, Y0
+	ADDQ $4, R11
+	ADDQ R10, R12
+	DECQ R13
+	JZ smallendy
+	VBROADCASTSS (R11), Y9
+	VFMADD231PS (R12), Y9, Y1
+	ADDQ $4, R11
+	ADDQ R10, R12
+	DECQ R13
+	JNZ smallky
+smallendy:
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, R9
+	JMP smally
+doney:
+	VZEROUPPER
+	RET
