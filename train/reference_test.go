@@ -77,7 +77,8 @@ func maxAbs(a *tensor.Tensor) float64 {
 }
 
 // TestKerasReferenceTrajectories replays the 8 Keras references: load
-// model_init.h5, compile from its training_config, run 5 TrainOnBatch
+// model_init.h5 (compiled from its training_config) and model_init.keras
+// (from its compile_config), run 5 TrainOnBatch
 // steps, then compare losses, metrics, final weights, optimizer slots,
 // predictions and the evaluation.
 func TestKerasReferenceTrajectories(t *testing.T) {
@@ -91,12 +92,14 @@ func TestKerasReferenceTrajectories(t *testing.T) {
 			continue
 		}
 		name := e.Name()
-		t.Run(name, func(t *testing.T) { replay(t, filepath.Join(dir, name)) })
+		for _, file := range []string{"model_init.h5", "model_init.keras"} {
+			t.Run(name+"/"+file, func(t *testing.T) { replay(t, filepath.Join(dir, name), file) })
+		}
 	}
 }
 
-func replay(t *testing.T, dir string) {
-	m, info, err := h5.LoadInfo(filepath.Join(dir, "model_init.h5"), h5.Options{})
+func replay(t *testing.T, dir, file string) {
+	m, info, err := h5.LoadInfo(filepath.Join(dir, file), h5.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +220,6 @@ func replay(t *testing.T, dir string) {
 			t.Errorf("evaluate %s %v, Keras %v", mn, ev[mn], w)
 		}
 	}
-	t.Logf("%s: loss rel err max %.2g, final weights max abs %.2g, slots max rel %.2g, pred_eval max abs %.2g, eval loss rel %.2g",
-		filepath.Base(dir), worstLoss, worstW, worstS, dp, ee)
+	t.Logf("%s/%s: loss rel err max %.2g, final weights max abs %.2g, slots max rel %.2g, pred_eval max abs %.2g, eval loss rel %.2g",
+		filepath.Base(dir), file, worstLoss, worstW, worstS, dp, ee)
 }
