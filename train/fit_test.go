@@ -189,3 +189,19 @@ func TestHistoryPlot(t *testing.T) {
 		t.Errorf("plot file: %d bytes, %v", len(b), err)
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	m, x, y := regression(t, 40)
+	m.Compile(optimizer.NewSGD(optimizer.SGD{}), loss.MeanSquaredError(), []string{"mae"})
+	var out bytes.Buffer
+	if _, err := m.Fit([]*tensor.Tensor{x}, []*tensor.Tensor{y}, train.FitOptions{Epochs: 2, BatchSize: 10, Verbose: train.VerboseBar, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	// Each epoch ends with the full bar, the epoch time and the per-step
+	// time, then the logs.
+	re := regexp.MustCompile(`\r4/4 ━{20} \d+s \d+(us|ms|s)/step - loss: [0-9.e-]+ - mae: [0-9.e-]+\n`)
+	if n := len(re.FindAllString(s, -1)); n != 2 || !strings.HasPrefix(s, "Epoch 1/2\n") {
+		t.Errorf("progress bar output (%d final bars):\n%q", n, s)
+	}
+}

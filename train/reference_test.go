@@ -14,6 +14,8 @@ import (
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/train"
 	"github.com/kiln-ml/kiln/train/layer"
+	"github.com/kiln-ml/kiln/train/loss"
+	"github.com/kiln-ml/kiln/train/optimizer"
 )
 
 // refDir holds the Keras training references (see its README.md).
@@ -222,4 +224,45 @@ func replay(t *testing.T, dir, file string) {
 	}
 	t.Logf("%s/%s: loss rel err max %.2g, final weights max abs %.2g, slots max rel %.2g, pred_eval max abs %.2g, eval loss rel %.2g",
 		filepath.Base(dir), file, worstLoss, worstW, worstS, dp, ee)
+}
+
+// TestFrozenBatchNormalizationRunsInInferenceMode freezes the
+// BatchNormalization layer of a reference model: as in Keras 3, a step
+// then leaves its moving statistics alone and its output uses them.
+func TestFrozenBatchNormalizationRunsInInferenceMode(t *testing.T) {
+	dir := filepath.Join(refPath(), "bn_dense_sgd_momentum")
+	m, err := h5.Load(filepath.Join(dir, "model_init.h5"), h5.Options{})
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := m.Freeze("batch_normalization"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Compile(optimizer.NewSGD(optimizer.SGD{Options: optimizer.Options{LearningRate: 0.05}}), loss.MeanSquaredError(), nil); err != nil {
+		t.Fatal(err)
+	}
+	bn := m.Layer("batch_normalization")
+	before := make([]*tensor.Tensor, 0)
+	for _, w := range bn.Weights() {
+		before = append(before, w.Value.Clone())
+	}
+	x := mustNpy(t, filepath.Join(dir, "x_step0.npy"))
+	y := mustNpy(t, filepath.Join(dir, "y_step0.npy"))
+	train0, err := m.TestOnBatch([]*tensor.Tensor{x}, []*tensor.Tensor{y}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := m.TrainOnBatch([]*tensor.Tensor{x}, []*tensor.Tensor{y}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The training-mode loss equals the inference-mode loss before the step.
+	if relErr(logs["loss"], train0["loss"]) > 1e-6 {
+		t.Errorf("frozen BN: training loss %v, inference loss %v", logs["loss"], train0["loss"])
+	}
+	for i, w := range bn.Weights() {
+		if maxAbsDiff(w.Value, before[i]) != 0 {
+			t.Errorf("frozen BN weight %s changed", w.Name)
+		}
+	}
 }
