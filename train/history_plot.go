@@ -69,7 +69,8 @@ func (h *History) Plot(path, title string) error {
 			p.Add(line, dots)
 			p.Legend.Add(k, line)
 		}
-		p.Legend.Top = pi == 1
+		// Losses fall and metrics rise: keep the legend out of the curves.
+		p.Legend.Top = pi == 0
 		plots = append(plots, p)
 	}
 	if len(plots) == 1 {
