@@ -205,3 +205,27 @@ func TestProgressBar(t *testing.T) {
 		t.Errorf("progress bar output (%d final bars):\n%q", n, s)
 	}
 }
+
+func TestDropoutTrainsAndPredictsDeterministically(t *testing.T) {
+	m, err := train.NewSequential("drop", layer.Shape{-1, 3},
+		newLayer(t, "Dense", `{"name": "hidden", "units": 16, "activation": "relu"}`),
+		newLayer(t, "Dropout", `{"name": "dropout", "rate": 0.5}`),
+		newLayer(t, "Dense", `{"name": "out", "units": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.InitWeights(3)
+	_, x, y := regression(t, 32)
+	m.Compile(optimizer.NewAdam(optimizer.Adam{}), loss.MeanSquaredError(), nil)
+	if _, err := m.Fit([]*tensor.Tensor{x}, []*tensor.Tensor{y}, train.FitOptions{Epochs: 2, BatchSize: 8, Verbose: train.VerboseSilent}); err != nil {
+		t.Fatal(err)
+	}
+	p1, err := m.Predict([]*tensor.Tensor{x}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := m.Predict([]*tensor.Tensor{x}, 0)
+	if !equal(p1[0], p2[0]) {
+		t.Error("inference with Dropout is not deterministic")
+	}
+}
