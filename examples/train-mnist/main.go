@@ -4,7 +4,9 @@
 // (learning rate 1e-3), categorical crossentropy, batch 128, on the first
 // 8,000 digits of an MNIST IDX pair, then reports the accuracy on the last
 // 2,000 and the time of each epoch. With -plot it writes the training
-// history as a PNG.
+// history as a PNG. -init torch starts from PyTorch's default
+// initialization instead of Keras's, to compare with the PyTorch baseline
+// (../shared/bench/train_bench.py) from the same kind of starting point.
 package main
 
 import (
@@ -14,6 +16,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -35,6 +39,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed of the weight initialization and the shuffling")
 	plot := flag.String("plot", "", "write the training history plot to this PNG file")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	initName := flag.String("init", "keras", "weight initialization: keras (glorot_uniform kernels, zero biases) or torch (PyTorch's default: kernels and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as the PyTorch baseline uses)")
 	flag.Parse()
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
@@ -43,6 +48,11 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	if *initName != "keras" && *initName != "torch" {
+		fmt.Fprintln(os.Stderr, "train-mnist: -init must be keras or torch")
+		os.Exit(2)
+	}
+	torchInit = *initName == "torch"
 	if err := run(*data, *epochs, *batch, *ntrain, *seed, *plot); err != nil {
 		fmt.Fprintln(os.Stderr, "train-mnist:", err)
 		pprof.StopCPUProfile()
@@ -108,6 +118,9 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 		return err
 	}
 	m.InitWeights(seed)
+	if torchInit {
+		initTorch(m, seed)
+	}
 	if err := m.Compile(optimizer.NewAdam(optimizer.Adam{Options: optimizer.Options{LearningRate: 1e-3}}),
 		loss.CategoricalCrossentropy(false, 0), []string{"accuracy"}); err != nil {
 		return err
@@ -145,6 +158,33 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 		fmt.Println("history plot:", plot)
 	}
 	return nil
+}
+
+var torchInit bool
+
+// initTorch replaces the weights with PyTorch's default initialization of
+// Conv2d and Linear (kaiming_uniform with a = sqrt(5) for the kernel, which
+// is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias).
+func initTorch(m *train.Model, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x70c4))
+	for _, l := range m.Layers() {
+		ws := l.Weights()
+		if len(ws) == 0 {
+			continue
+		}
+		ks := ws[0].Shape // Keras kernels end in (in, out)
+		fanIn := 1
+		for _, d := range ks[:len(ks)-1] {
+			fanIn *= d
+		}
+		bound := 1 / math.Sqrt(float64(fanIn))
+		for _, w := range ws {
+			d := w.Value.F32()
+			for i := range d {
+				d[i] = float32((2*rng.Float64() - 1) * bound)
+			}
+		}
+	}
 }
 
 // load reads an IDX image/label pair (gzip) and scales pixels to [0, 1].
