@@ -45,6 +45,7 @@ type Call struct {
 type Model struct {
 	layer.Base
 	version       layer.Version
+	saved         *savedConfig // the config the model was decoded from (config_write.go)
 	sequential    bool
 	implicitInput bool
 	layers        []layer.Layer // config order, InputLayers included
