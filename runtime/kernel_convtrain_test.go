@@ -100,3 +100,46 @@ func TestTrainConvKernelsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolGradKernelMatchesReference checks kiln:MaxPoolGrad's fast
+// kernel against the reference on random inputs (exact: it only moves
+// and adds values).
+func TestMaxPoolGradKernelMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		x, y  tensor.Shape
+		attrs graph.Attrs
+	}{
+		{tensor.Shape{2, 3, 8, 8}, tensor.Shape{2, 3, 4, 4}, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}}},
+		{tensor.Shape{1, 2, 11, 12}, tensor.Shape{1, 2, 6, 6}, graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}},
+		{tensor.Shape{2, 2, 11, 11}, tensor.Shape{2, 2, 5, 5}, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}}},
+	} {
+		g := &graph.Graph{Outputs: []*graph.Value{{Name: "y", Type: graph.UnrankedType(tensor.Float32)}},
+			Inputs: []*graph.Value{{Name: "a", Type: graph.TensorType(tensor.Float32, c.x...)}, {Name: "b", Type: graph.TensorType(tensor.Float32, c.y...)}},
+			Nodes:  []*graph.Node{{Name: "n", Op: "MaxPoolGrad", Domain: "kiln", Attrs: c.attrs, Inputs: []string{"a", "b"}, Outputs: []string{"y"}}}}
+		feeds := []*tensor.Tensor{randTensor(r, c.x), randTensor(r, c.y)}
+		ref, err := Compile(g, Options{NoPlan: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := Compile(g, Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := make([]*tensor.Tensor, 1), make([]*tensor.Tensor, 1)
+		if err := ref.RunInto(context.Background(), feeds, want); err != nil {
+			t.Fatal(err)
+		}
+		if err := fast.RunInto(context.Background(), feeds, got); err != nil {
+			t.Fatal(err)
+		}
+		if _, nk := fast.planned(feeds); nk != 1 {
+			t.Errorf("%v: the fast kernel was not selected", c.x)
+		}
+		for i, v := range want[0].F32() {
+			if math.Abs(float64(got[0].F32()[i]-v)) > 1e-6 {
+				t.Fatalf("%v: element %d is %v, want %v", c.x, i, got[0].F32()[i], v)
+			}
+		}
+	}
+}
