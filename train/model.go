@@ -56,6 +56,7 @@ type Model struct {
 	inputs        []TensorRef
 	outputs       []TensorRef
 	outShapes     []layer.Shape
+	training      *trainState // set by Compile
 	optimizer     *OptimizerParams
 }
 
