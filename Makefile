@@ -22,7 +22,7 @@ MIN_PYCONV ?= 82
 MIN_PYOP   ?= 35
 MIN_MODELS ?= 13
 
-.PHONY: all build nocgo demo test unit conformance keras fuzz clean
+.PHONY: all build nocgo demo test unit conformance keras fuzz clean test-ort test-export
 
 all: build
 
@@ -37,9 +37,10 @@ nocgo:
 demo: build
 	$(GO) run ./examples/mnist
 
+# -short leaves the long corpus suites to their own targets below.
 unit:
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -short ./...
 
 conformance: build
 	@if [ -d "$(CORPUS)/node" ]; then \
@@ -62,7 +63,8 @@ conformance: build
 keras:
 	@if [ -f "$(KERAS_CORPUS)/MANIFEST.tsv" ]; then \
 		echo "== Keras corpus ($(KERAS_CORPUS))"; \
-		KILN_KERAS_CORPUS=$(abspath $(KERAS_CORPUS)) $(GO) test ./formats/h5 -count=1 -run 'TestCorpus' -v | grep -v '^=== RUN' ; \
+		KILN_KERAS_CORPUS=$(abspath $(KERAS_CORPUS)) KILN_KERAS_STRICT=1 KILN_ROUNDTRIP_STRICT=1 \
+			$(GO) test ./formats/h5 -count=1 -timeout 60m -run 'TestCorpus' -v | grep -v '^=== RUN' ; \
 	else \
 		echo "== Keras corpus suite skipped: no corpus at $(KERAS_CORPUS) (set KILN_KERAS_CORPUS)"; \
 	fi
@@ -74,6 +76,42 @@ fuzz:
 	$(GO) test ./formats/npy -run '^$$' -fuzz FuzzRead -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzKerasZip -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzSniff -fuzztime 30s
+	$(GO) test ./serve -run '^$$' -fuzz FuzzDecodeRequest -fuzztime 30s
+	$(GO) test ./train -run '^$$' -fuzz FuzzConfigJSON -fuzztime 30s
+
+# Every loadable Keras corpus model exported to ONNX and compared with itself
+# in kiln (1e-5), and the ONNX corpus through an export round trip.
+test-export:
+	KILN_EXPORT_KERAS=1 $(GO) test -timeout 60m -v -run 'TestKerasExportRoundTrip' ./internal/exportcheck/
+	$(GO) test -v -run 'TestExportRoundTripCorpus' ./formats/onnx/
+
+# ONNX Runtime cross-check of the exporter (needs cgo and npm): installs
+# onnxruntime-node into $(ORT_DIR) when missing and runs the "ort"-tagged
+# tests with its shared library.
+ORT_VERSION ?= 1.30.0
+ORT_DIR     ?= /tmp/kiln-ort
+ORT_LIB      = $(firstword $(wildcard $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so*))
+
+test-ort:
+	@if [ -z "$(ORT_LIB)" ]; then \
+		mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && { [ -f package.json ] || npm init -y >/dev/null; } && \
+		npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); \
+	fi
+	KILN_ORT_LIB="$$(ls $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so* | head -n1)" \
+		CGO_ENABLED=1 $(GO) test -tags ort -timeout 60m -v -run 'TestORT' ./internal/exportcheck/
 
 clean:
 	rm -rf $(BIN)
+
+# Load test: `krun serve` on 127.0.0.1 under 32 connections for LOADTEST_TIME per
+# run, each model with batching off and on; prints throughput, latency
+# percentiles, errors, RSS and the on/off ratios. Bench models that are absent
+# are skipped.
+LOADTEST_TIME ?= 60s
+BENCH_MODELS  ?= $(if $(KILN_BENCH_MODELS),$(KILN_BENCH_MODELS),../bench/bench-models)
+.PHONY: loadtest
+loadtest: build
+	$(GO) run ./internal/loadtest/kload --krun $(BIN)/krun --duration $(LOADTEST_TIME) --conns 32 \
+		--model mnist_8=testdata/models/mnist_8/model.onnx \
+		--model mlp=$(BENCH_MODELS)/mlp/model.onnx \
+		--model resnet18=$(BENCH_MODELS)/resnet18/model.onnx

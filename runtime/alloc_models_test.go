@@ -155,6 +155,48 @@ func attentionGraph(batch int) (*graph.Graph, *tensor.Tensor) {
 	return b.done(h), randTensor(b.r, tensor.Shape{S, batch, D})
 }
 
+// transformerGraph is one encoder layer of the transformer bench model as
+// PyTorch exports nn.TransformerEncoderLayer (sequence-first
+// MultiheadAttention with heads folded into the batch axis: in_proj,
+// Slice into Q/K/V, Reshape/Transpose, Q divided by sqrt(dh), Kᵀ as a
+// Transpose, Softmax, out_proj as Gemm, residual adds, LayerNormalization
+// and a Relu feed-forward), smaller (seq 64, d 64, 4 heads), with static
+// shapes so the passes fuse the attention, and big enough at batch 8 that
+// Softmax, LayerNormalization and Add split across threads.
+func transformerGraph(batch int) (*graph.Graph, *tensor.Tensor) {
+	const S, D, H, F = 64, 64, 4, 128
+	dh := D / H
+	b := newGB(6, "x", graph.TensorType(tensor.Float32, batch, S, D))
+	x := "x"
+	t := b.node("Transpose", graph.Attrs{"perm": []int64{1, 0, 2}}, x) // [S, B, D]
+	qkv := b.node("MatMul", nil, t, b.param(0.1, D, 3*D))
+	qkv = b.node("Add", nil, b.param(0.1, 3*D), qkv)
+	heads := func(i int64, perm []int64) string {
+		h := b.node("Slice", nil, qkv, b.constI64(i*D), b.constI64((i+1)*D), b.constI64(-1))
+		h = b.node("Reshape", nil, h, b.constI64(S, int64(batch*H), int64(dh)))
+		return b.node("Transpose", graph.Attrs{"perm": perm}, h)
+	}
+	q := heads(0, []int64{1, 0, 2})
+	b.g.Params = append(b.g.Params, &graph.Param{Name: "sqrt_dh", Tensor: tensor.From(tensor.Shape{}, []float32{4})})
+	q = b.node("Div", nil, q, "sqrt_dh")
+	kt := heads(1, []int64{1, 2, 0})
+	v := heads(2, []int64{1, 0, 2})
+	p := b.node("Softmax", graph.Attrs{"axis": int64(-1)}, b.node("MatMul", nil, q, kt))
+	a := b.node("MatMul", nil, p, v) // [B·H, S, dh]
+	a = b.node("Transpose", graph.Attrs{"perm": []int64{1, 0, 2}}, a)
+	a = b.node("Reshape", nil, a, b.constI64(int64(S*batch), D))
+	a = b.node("Gemm", graph.Attrs{"transB": int64(1)}, a, b.param(0.1, D, D), b.param(0.1, D))
+	a = b.node("Reshape", nil, a, b.constI64(S, int64(batch), D))
+	a = b.node("Transpose", graph.Attrs{"perm": []int64{1, 0, 2}}, a)
+	h := b.node("Add", nil, x, a)
+	h = b.node("LayerNormalization", graph.Attrs{"axis": int64(-1)}, h, b.param(1, D), b.param(0.1, D))
+	f := b.node("Relu", nil, b.node("Add", nil, b.param(0.1, F), b.node("MatMul", nil, h, b.param(0.1, D, F))))
+	f = b.node("Add", nil, b.param(0.1, D), b.node("MatMul", nil, f, b.param(0.1, F, D)))
+	h = b.node("Add", nil, h, f)
+	h = b.node("LayerNormalization", graph.Attrs{"axis": int64(-1)}, h, b.param(1, D), b.param(0.1, D))
+	return b.done(h), randTensor(b.r, tensor.Shape{batch, S, D})
+}
+
 // missingKernels lists the planned steps that run a reference op.
 func missingKernels(t *testing.T, p *Program, in []*tensor.Tensor) []string {
 	pl, _, err := p.planFor(context.Background(), in)
@@ -187,6 +229,7 @@ func TestBenchModelGraphsDoNotAllocate(t *testing.T) {
 		{"lstm", func(b int) (*graph.Graph, *tensor.Tensor) { return rnnFrontGraph("LSTM", b) }},
 		{"gru", func(b int) (*graph.Graph, *tensor.Tensor) { return rnnFrontGraph("GRU", b) }},
 		{"attention", attentionGraph},
+		{"transformer", transformerGraph},
 	}
 	for _, m := range models {
 		for _, batch := range []int{1, 8} {

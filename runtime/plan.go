@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/runtime/kernel"
+	"github.com/kiln-ml/kiln/runtime/pass"
 )
 
 // A plan is a program specialised to one signature of input shapes: every
@@ -30,9 +32,16 @@ type plan struct {
 	inSlots   []int
 	outSlots  []int
 	params    []paramSlot
-	states    sync.Pool
+	// free holds idle execution states for reuse. A plain list rather than
+	// a sync.Pool: a pool drops its items at every garbage collection, and
+	// an execution state holds every buffer of the plan.
+	freeMu sync.Mutex
+	free   []*execState
 	broken    atomic.Bool
 	kernels   int // steps with a fast kernel (for tests and reports)
+	// prog is the program the plan's steps belong to: the compiled
+	// program, or one specialised to the plan's input shapes.
+	prog *Program
 }
 
 type pstep struct {
@@ -60,11 +69,11 @@ type paramSlot struct {
 // execState is the mutable part of a planned run; each concurrent Run
 // takes its own from the plan's pool.
 type execState struct {
-	slots  []*tensor.Tensor
-	ins    [][]*tensor.Tensor
-	outs   [][]*tensor.Tensor
-	vals   []ops.Value
-	env    kernel.Env
+	slots []*tensor.Tensor
+	ins   [][]*tensor.Tensor
+	outs  [][]*tensor.Tensor
+	vals  []ops.Value
+	env   kernel.Env
 }
 
 var errReplan = errors.New("runtime: a value-dependent shape changed since planning")
@@ -380,6 +389,30 @@ func sliceView(buf *tensor.Tensor, shape tensor.Shape) (*tensor.Tensor, error) {
 	return tensor.FromSlice(shape, data)
 }
 
+// maxIdleStates bounds the execution states a plan keeps for reuse (one
+// per concurrent Run is needed; more than this are dropped when idle).
+const maxIdleStates = 8
+
+func (pl *plan) getState() *execState {
+	pl.freeMu.Lock()
+	defer pl.freeMu.Unlock()
+	if n := len(pl.free); n > 0 {
+		es := pl.free[n-1]
+		pl.free[n-1] = nil
+		pl.free = pl.free[:n-1]
+		return es
+	}
+	return nil
+}
+
+func (pl *plan) putState(es *execState) {
+	pl.freeMu.Lock()
+	defer pl.freeMu.Unlock()
+	if len(pl.free) < maxIdleStates {
+		pl.free = append(pl.free, es)
+	}
+}
+
 // matches reports whether the inputs have the plan's signature.
 func (pl *plan) matches(in []*tensor.Tensor) bool {
 	if len(in) != len(pl.sigShapes) {
@@ -395,14 +428,22 @@ func (pl *plan) matches(in []*tensor.Tensor) bool {
 
 // run executes the plan. Outputs are copied into outs (allocated when nil).
 func (pl *plan) run(ctx context.Context, p *Program, in []*tensor.Tensor, outs []*tensor.Tensor) error {
-	es, _ := pl.states.Get().(*execState)
+	if pl.prog != nil {
+		p = pl.prog
+	}
+	es := pl.getState()
 	if es == nil {
 		var err error
 		if es, err = pl.newState(p.workers); err != nil {
 			return err
 		}
 	}
-	defer pl.states.Put(es)
+	defer func() {
+		for _, sl := range pl.inSlots {
+			es.slots[sl] = nil // do not keep the caller's inputs alive
+		}
+		pl.putState(es)
+	}()
 	for i, sl := range pl.inSlots {
 		es.slots[sl] = in[i]
 	}
@@ -516,7 +557,8 @@ func (p *Program) planFor(ctx context.Context, in []*tensor.Tensor) (*plan, []op
 			return pl, nil, nil
 		}
 	}
-	pl, observed, err := p.makePlan(ctx, in)
+	sp := p.specialize(in)
+	pl, observed, err := sp.makePlan(ctx, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -524,12 +566,58 @@ func (p *Program) planFor(ctx context.Context, in []*tensor.Tensor) (*plan, []op
 		p.noPlan.Store(true)
 		return nil, nil, nil
 	}
+	pl.prog = sp
 	if len(p.plans) >= maxPlans {
 		p.plans = p.plans[1:]
 	}
 	p.plans = append(p.plans, pl)
 	p.lastPlan.Store(pl)
 	return pl, observed, nil
+}
+
+// specialize returns the program to plan for these inputs: when the graph
+// has inputs of unknown shape and passes are on, a program compiled from
+// the graph with the concrete input shapes, so shape arithmetic folds away
+// and fusions that need static shapes (attention) apply; else p itself.
+// A specialisation that fails falls back to p.
+func (p *Program) specialize(in []*tensor.Tensor) *Program {
+	if p.passes.Level <= 0 || !hasDynamicInput(p.g) {
+		return p
+	}
+	g := p.g.Clone()
+	for i, v := range g.Inputs {
+		if v.Type.Kind != graph.KindTensor {
+			return p
+		}
+		v.Type.Shape = append([]int(nil), in[i].Shape()...)
+		v.Type.Unranked = false
+		v.Type.DimNames = nil
+	}
+	g, err := pass.Apply(g, p.passes)
+	if err != nil {
+		return p
+	}
+	sp, err := compile(g, p.opts)
+	if err != nil {
+		return p
+	}
+	sp.workers = p.workers
+	sp.passes = p.passes
+	return sp
+}
+
+func hasDynamicInput(g *graph.Graph) bool {
+	for _, v := range g.Inputs {
+		if v.Type.Unranked {
+			return true
+		}
+		for _, d := range v.Type.Shape {
+			if d < 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxPlans bounds the plan cache (one plan per input-shape signature).

@@ -48,6 +48,7 @@ type Program struct {
 	free [][]string
 
 	workers  *kernel.WorkerPool
+	passes   pass.Options
 	planMu   sync.Mutex
 	plans    []*plan
 	lastPlan atomic.Pointer[plan]
@@ -99,6 +100,7 @@ func Compile(g *graph.Graph, opts ...Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.passes = po
 	p.workers = kernel.NewWorkerPool(o.Threads)
 	if o.NoPlan {
 		p.noPlan.Store(true)

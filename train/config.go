@@ -215,6 +215,7 @@ func (r TensorRef) String() string { return fmt.Sprintf("%s[%d][%d]", r.Layer, r
 func (m *Model) decode(class string, raw json.RawMessage, ctx *layer.DecodeContext) error {
 	m.ClassName = class
 	m.version = ctx.Version
+	m.saved = &savedConfig{body: raw, version: ctx.Version, entries: map[string]json.RawMessage{}}
 	m.byName = map[string]layer.Layer{}
 	m.calls = map[string][]*Call{}
 	if class == "Sequential" {
@@ -288,12 +289,13 @@ func (m *Model) decodeSequential(raw json.RawMessage, ctx *layer.DecodeContext) 
 		entries = append(entries, e)
 	}
 	var decoded []layer.Layer
-	for _, e := range entries {
+	for i, e := range entries {
 		l, err := decodeLayer(e, ctx)
 		if err != nil {
 			return err
 		}
 		decoded = append(decoded, l)
+		m.saved.entries[l.Name()] = c.Layers[i]
 	}
 	var prev *Call
 	if _, ok := decoded[0].(*layer.InputLayer); !ok {
@@ -423,11 +425,18 @@ func (m *Model) decodeFunctional(raw json.RawMessage, ctx *layer.DecodeContext) 
 		m.LayerName = "model"
 	}
 	m.Trainable_ = c.Trainable
+	var rawLayers struct {
+		Layers []json.RawMessage `json:"layers"`
+	}
+	_ = json.Unmarshal(raw, &rawLayers)
 	// Decode every layer first: a node may refer to a layer listed later.
 	for i := range c.Layers {
 		l, err := decodeLayer(&c.Layers[i], ctx)
 		if err != nil {
 			return err
+		}
+		if i < len(rawLayers.Layers) {
+			m.saved.entries[l.Name()] = rawLayers.Layers[i]
 		}
 		if err := m.addLayer(l); err != nil {
 			return err

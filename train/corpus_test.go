@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/kiln-ml/kiln/internal/testpaths"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 var corpusDir = filepath.Join("..", "..", "..", "shared", "corpus", "keras")
 
 func findCorpus() string {
-	for _, d := range []string{os.Getenv("KILN_KERAS_CORPUS"), corpusDir, "/work/shared/corpus/keras"} {
+	for _, d := range []string{os.Getenv("KILN_KERAS_CORPUS"), corpusDir, testpaths.Shared("corpus", "keras")} {
 		if d == "" {
 			continue
 		}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/kiln-ml/kiln/internal/testpaths"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func FuzzConfigJSON(f *testing.F) {
 	}
 	dir := os.Getenv("KILN_KERAS_CORPUS")
 	if dir == "" {
-		dir = "/work/shared/corpus/keras"
+		dir = testpaths.Shared("corpus", "keras")
 	}
 	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {

@@ -45,6 +45,7 @@ type Call struct {
 type Model struct {
 	layer.Base
 	version       layer.Version
+	saved         *savedConfig // the config the model was decoded from (config_write.go)
 	sequential    bool
 	implicitInput bool
 	layers        []layer.Layer // config order, InputLayers included
@@ -55,6 +56,7 @@ type Model struct {
 	inputs        []TensorRef
 	outputs       []TensorRef
 	outShapes     []layer.Shape
+	training      *trainState // set by Compile
 	optimizer     *OptimizerParams
 }
 

@@ -1,4 +1,4 @@
-// Command kconv inspects and converts model files: `kconv inspect`.
+// Command kconv inspects and converts model files: `kconv inspect`, `kconv convert`.
 package main
 
 import "os"

@@ -8,6 +8,6 @@ func newRootCmd() *cobra.Command {
 		Short:        "Inspect and convert ONNX and Keras model files",
 		SilenceUsage: true,
 	}
-	root.AddCommand(newInspectCmd(nil))
+	root.AddCommand(newInspectCmd(nil), newConvertCmd(nil))
 	return root
 }

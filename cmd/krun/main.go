@@ -1,5 +1,5 @@
 // Command krun runs, benchmarks and checks models: `krun run`, `krun bench`,
-// `krun conformance`.
+// `krun conformance`, `krun serve`.
 package main
 
 import (

@@ -208,6 +208,9 @@ func oneLine(err error) string {
 }
 
 func TestCorpusLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Keras corpus suite runs in `make keras` (not with -short)")
+	}
 	dir := corpusDir(t)
 	rows := readManifest(t, dir)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -460,6 +463,9 @@ func compare(got, want *tensor.Tensor) (float64, error) {
 }
 
 func TestCorpusReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Keras corpus suite runs in `make keras` (not with -short)")
+	}
 	dir := corpusDir(t)
 	var passed, failed []string
 	for _, r := range readManifest(t, dir) {

@@ -44,6 +44,11 @@ type Info struct {
 	Version layer.Version
 	// TrainingConfig reports a stored training_config (optimizer, loss).
 	TrainingConfig bool
+	// CompileConfig is the stored compile settings as JSON: the legacy
+	// .h5 root attribute training_config, or the top-level compile_config
+	// of a .keras config.json; nil when the model was saved uncompiled.
+	// train.Model.CompileFromConfig reads either.
+	CompileConfig []byte
 }
 
 // ErrNotKeras is wrapped by errors for files that are not Keras models.
@@ -156,6 +161,11 @@ func loadHDF5(path string, opts Options, build buildFunc) (kerasModel, *Info, er
 	info.KerasVersion, _ = readString(f, "keras_version")
 	info.Backend, _ = readString(f, "backend")
 	info.TrainingConfig = hasAttr(f, "training_config")
+	if info.TrainingConfig {
+		if s, err := readString(f, "training_config"); err == nil {
+			info.CompileConfig = []byte(s)
+		}
+	}
 
 	// Where the per-layer groups live: model_weights for full models, the
 	// root for save_weights files.
@@ -262,6 +272,13 @@ func loadZip(path string, opts Options, build buildFunc) (kerasModel, *Info, err
 		info.Version.Major = 3
 	}
 	config := kz.Config
+	var top struct {
+		CompileConfig json.RawMessage `json:"compile_config"`
+	}
+	if json.Unmarshal(config, &top) == nil && len(top.CompileConfig) > 0 && string(top.CompileConfig) != "null" {
+		info.CompileConfig = top.CompileConfig
+		info.TrainingConfig = true
+	}
 	if opts.Arch != "" {
 		if config, _, _, err = archJSON(opts.Arch); err != nil {
 			return nil, nil, err

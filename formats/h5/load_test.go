@@ -2,6 +2,7 @@ package h5
 
 import (
 	"errors"
+	"github.com/kiln-ml/kiln/internal/testpaths"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +13,7 @@ import (
 func corpusDir(t testing.TB) string {
 	dir := os.Getenv("KILN_KERAS_CORPUS")
 	if dir == "" {
-		dir = "/work/shared/corpus/keras"
+		dir = testpaths.Shared("corpus", "keras")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
 		t.Skipf("Keras corpus not found at %s (set KILN_KERAS_CORPUS): %v", dir, err)

@@ -314,6 +314,15 @@ func (im *importer) node(g *graph.Graph, np *onnxpb.NodeProto, idx int, opsets m
 		Name: name, Op: kop, Domain: domain, Inputs: inputs, Outputs: outputs, Attrs: attrs,
 		Meta: graph.Meta{Source: "onnx", ONNXName: np.GetName(), ONNXOp: op, Opset: opset},
 	}
+	// Provenance written by Export (a Keras layer converted through kiln).
+	for _, kv := range np.GetMetadataProps() {
+		switch kv.GetKey() {
+		case MetaKerasLayer:
+			n.Meta.KerasLayer = kv.GetValue()
+		case MetaKerasClass:
+			n.Meta.KerasClass = kv.GetValue()
+		}
+	}
 	if !found || ops.Lookup(domain, kop) == nil {
 		im.unsupported = append(im.unsupported, unsupportedNode{name: name, op: qualified(domain, op), opset: opset})
 		if im.keep {

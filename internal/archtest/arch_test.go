@@ -33,6 +33,7 @@ var rules = []struct {
 	{pkg: "formats/onnx", forbidden: []string{"train", "formats/h5", "cmd", "internal"}},
 	{pkg: "formats/npy", forbidden: []string{"train", "formats/h5", "formats/onnx", "runtime", "cmd", "internal"}},
 	{pkg: "train", forbidden: []string{"formats", "cmd", "internal"}},
+	{pkg: "serve", forbidden: []string{"cmd"}},
 }
 
 func list(t *testing.T, env ...string) []pkg {

@@ -9,8 +9,8 @@ import (
 
 // With cgo, Keras files are read by formats/h5 (libhdf5).
 func init() {
-	loadKeras = func(path string) (*graph.Graph, error) {
-		m, err := h5.Load(path, h5.Options{})
+	loadKeras = func(path string, o LoadOptions) (*graph.Graph, error) {
+		m, err := h5.Load(path, h5.Options{Arch: o.Arch})
 		if err != nil {
 			return nil, err
 		}

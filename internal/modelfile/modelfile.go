@@ -58,14 +58,23 @@ func Detect(path string) (Format, error) {
 	return ONNX, nil
 }
 
+// LoadOptions change how a model file is read.
+type LoadOptions struct {
+	// Arch is a Keras architecture JSON file, for a weights-only .h5.
+	Arch string
+}
+
 // Load reads a model file into a graph ready to compile.
-func Load(path string) (*graph.Graph, *Info, error) { return load(path, false) }
+func Load(path string) (*graph.Graph, *Info, error) { return load(path, false, LoadOptions{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, o LoadOptions) (*graph.Graph, *Info, error) { return load(path, false, o) }
 
 // Inspect reads a model file for display: nodes kiln cannot run are kept
 // and listed in Info.Unsupported instead of failing the load.
-func Inspect(path string) (*graph.Graph, *Info, error) { return load(path, true) }
+func Inspect(path string) (*graph.Graph, *Info, error) { return load(path, true, LoadOptions{}) }
 
-func load(path string, inspect bool) (*graph.Graph, *Info, error) {
+func load(path string, inspect bool, o LoadOptions) (*graph.Graph, *Info, error) {
 	format, err := Detect(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kiln: %w", err)
@@ -73,6 +82,9 @@ func load(path string, inspect bool) (*graph.Graph, *Info, error) {
 	info := &Info{Path: path, Format: format}
 	switch format {
 	case ONNX:
+		if o.Arch != "" {
+			return nil, nil, fmt.Errorf("kiln: %s is an ONNX model; an architecture file (%s) applies only to weights-only Keras .h5 files", path, o.Arch)
+		}
 		m, err := onnx.LoadWith(path, onnx.Options{AllowUnsupported: inspect})
 		if err != nil {
 			return nil, nil, err
@@ -84,7 +96,7 @@ func load(path string, inspect bool) (*graph.Graph, *Info, error) {
 		return m.Graph, info, nil
 	case HDF5, Keras:
 		if loadKeras != nil {
-			g, err := loadKeras(path)
+			g, err := loadKeras(path, o)
 			return g, info, err
 		}
 		return nil, nil, fmt.Errorf("kiln: %s is a Keras %s file: %w; convert it to ONNX with `kconv convert %s model.onnx`, or use a kiln build with cgo and libhdf5", path, format, ErrNeedsCgo, path)
@@ -93,4 +105,4 @@ func load(path string, inspect bool) (*graph.Graph, *Info, error) {
 }
 
 // loadKeras is set by a cgo build that links the Keras reader.
-var loadKeras func(path string) (*graph.Graph, error)
+var loadKeras func(path string, o LoadOptions) (*graph.Graph, error)

@@ -61,17 +61,12 @@ func (c *chunked) Run(env *Env, in, out []*tensor.Tensor) {
 		c.body(0, c.n, in, out)
 		return
 	}
-	env.Pool.ParallelTask(parts, chunkTask{c, parts}, in, out)
+	env.Pool.ParallelParts(parts, c, env, in, out)
 }
 
-type chunkTask struct {
-	c     *chunked
-	parts int
-}
-
-func (t chunkTask) RunPart(p int, in, out []*tensor.Tensor) {
-	n := t.c.n
-	t.c.body(n*p/t.parts, n*(p+1)/t.parts, in, out)
+// RunPart runs chunk p of n.
+func (c *chunked) RunPart(_ *Env, p, n int, in, out []*tensor.Tensor) {
+	c.body(c.n*p/n, c.n*(p+1)/n, in, out)
 }
 
 func attrF(s *Spec, name string, def float32) float32 { return s.Node.Attrs.Float(name, def) }

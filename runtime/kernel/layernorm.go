@@ -71,16 +71,12 @@ func (k *layerNormK) Run(env *Env, in, out []*tensor.Tensor) {
 		k.part(0, k.rows, in, out)
 		return
 	}
-	env.Pool.ParallelTask(parts, lnTask{k, parts}, in, out)
+	env.Pool.ParallelParts(parts, k, env, in, out)
 }
 
-type lnTask struct {
-	k     *layerNormK
-	parts int
-}
-
-func (t lnTask) RunPart(p int, in, out []*tensor.Tensor) {
-	t.k.part(t.k.rows*p/t.parts, t.k.rows*(p+1)/t.parts, in, out)
+// RunPart normalizes part p of n of the rows.
+func (k *layerNormK) RunPart(_ *Env, p, n int, in, out []*tensor.Tensor) {
+	k.part(k.rows*p/n, k.rows*(p+1)/n, in, out)
 }
 
 func (k *layerNormK) part(r0, r1 int, in, out []*tensor.Tensor) {

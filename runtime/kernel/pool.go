@@ -39,6 +39,8 @@ type WorkerPool struct {
 type parallelCall struct {
 	f    func(i int)
 	t    Task
+	pt   PartTask
+	env  *Env
 	in   []*tensor.Tensor
 	out  []*tensor.Tensor
 	n    int64
@@ -99,6 +101,33 @@ func (p *WorkerPool) ParallelTask(n int, t Task, in, out []*tensor.Tensor) {
 	p.run(c, n)
 }
 
+// PartTask is a parallel body told the number of parts and the calling
+// kernel's Env. A kernel implements it on its own pointer type, so passing
+// it to ParallelParts boxes only a pointer: a Task built per call as a
+// struct value {kernel, parts} is copied to the heap when it is converted
+// to the interface, one allocation per parallel run. Parts may share the
+// Env's scratch buffer by taking disjoint slices of what Run reserved.
+type PartTask interface {
+	RunPart(env *Env, i, n int, in, out []*tensor.Tensor)
+}
+
+// ParallelParts runs t.RunPart(env, i, n, in, out) for i in [0, n) on the
+// workers and the calling goroutine, without allocating.
+func (p *WorkerPool) ParallelParts(n int, t PartTask, env *Env, in, out []*tensor.Tensor) {
+	if n <= 0 {
+		return
+	}
+	if n == 1 || p.threads == 1 {
+		for i := range n {
+			t.RunPart(env, i, n, in, out)
+		}
+		return
+	}
+	c := calls.Get().(*parallelCall)
+	c.pt, c.env, c.in, c.out, c.n = t, env, in, out, int64(n)
+	p.run(c, n)
+}
+
 // Threads is Workers (kernel.Runner).
 func (p *WorkerPool) Threads() int { return p.threads }
 
@@ -111,7 +140,7 @@ func (p *WorkerPool) run(c *parallelCall, n int) {
 	}
 	c.drain()
 	c.wg.Wait()
-	c.f, c.t, c.in, c.out = nil, nil, nil, nil
+	c.f, c.t, c.pt, c.env, c.in, c.out = nil, nil, nil, nil, nil, nil
 	calls.Put(c)
 }
 
@@ -121,7 +150,9 @@ func (c *parallelCall) drain() {
 		if i >= c.n {
 			return
 		}
-		if c.t != nil {
+		if c.pt != nil {
+			c.pt.RunPart(c.env, int(i), int(c.n), c.in, c.out)
+		} else if c.t != nil {
 			c.t.RunPart(int(i), c.in, c.out)
 		} else {
 			c.f(int(i))

@@ -9,7 +9,8 @@ import (
 
 // Softmax and LogSoftmax over any axis (ONNX-13, and the 2-D coercion of
 // older opsets marked kiln_coerce_2d). Rows along a last axis are
-// contiguous: max, vector exp of x - max in place, a float64 sum, scale.
+// contiguous: vector max, then e^(x - max) and its sum in one vector pass
+// (float32 lane sums), then a vector scale.
 // Other axes gather each strided row into scratch first. Rows are split
 // across the pool's workers.
 
@@ -54,16 +55,13 @@ func (k *softmaxK) Run(env *Env, in, out []*tensor.Tensor) {
 		k.rows(0, rows, in[0].F32(), out[0].F32())
 		return
 	}
-	env.Pool.ParallelTask(parts, softmaxTask{k, parts, rows}, in, out)
+	env.Pool.ParallelParts(parts, k, env, in, out)
 }
 
-type softmaxTask struct {
-	k           *softmaxK
-	parts, rows int
-}
-
-func (t softmaxTask) RunPart(p int, in, out []*tensor.Tensor) {
-	t.k.rows(t.rows*p/t.parts, t.rows*(p+1)/t.parts, in[0].F32(), out[0].F32())
+// RunPart normalizes part p of n of the rows.
+func (k *softmaxK) RunPart(_ *Env, p, n int, in, out []*tensor.Tensor) {
+	rows := k.outer * k.in
+	k.rows(rows*p/n, rows*(p+1)/n, in[0].F32(), out[0].F32())
 }
 
 // rows normalizes rows [r0, r1) of the [outer*in] row set.
@@ -94,12 +92,7 @@ func (k *softmaxK) rows(r0, r1 int, x, y []float32) {
 
 // softmaxRow normalizes one contiguous row x into y (may alias).
 func softmaxRow(x, y []float32, log bool) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
+	m := asm.MaxF32(x)
 	if log {
 		var s float64
 		var t [64]float32
@@ -119,18 +112,10 @@ func softmaxRow(x, y []float32, log bool) {
 		}
 		return
 	}
-	for j, v := range x {
-		y[j] = v - m
-	}
-	asm.Exp(y, y)
-	var s float64
-	for _, v := range y {
-		s += float64(v)
-	}
-	inv := float32(1 / s)
-	for j := range y {
-		y[j] *= inv
-	}
+	// One vector pass for e^(x-m) and its sum (float32 lane sums), one
+	// for the scale.
+	s := asm.ExpShiftSum(y, x, m)
+	asm.ScaleF32(y, 1/s)
 }
 
 // softmaxStrided is the scalar path for a long strided axis.

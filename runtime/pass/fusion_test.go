@@ -218,6 +218,41 @@ func TestAttentionFusion(t *testing.T) {
 	}
 }
 
+// TestAttentionFusion3D: the heads-folded form PyTorch's MultiheadAttention
+// exports: Q [B·H, S, D] divided by a scalar, Kᵀ as a Transpose of
+// [S, B·H, D], scores over [B·H, Sq, T], with no mask, a 2-D mask, or a
+// 3-D mask that gets a head axis.
+func TestAttentionFusion3D(t *testing.T) {
+	for _, mask := range []int{0, 2, 3} {
+		b := newBuilder()
+		qin := b.input("q", 6, 4, 8)
+		kin := b.input("k", 5, 6, 8) // [T, B·H, D]
+		v := b.input("v", 6, 5, 7)
+		q := b.node("Div", nil, "qs", qin, b.scalar("sc", float32(math.Sqrt(8))))
+		kt := b.node("Transpose", graph.Attrs{"perm": []int64{1, 2, 0}}, "kt", kin)
+		s := b.node("MatMul", nil, "s", q, kt)
+		switch mask {
+		case 2:
+			s = b.node("Add", nil, "sm", s, b.randParam("mask", 4, 5))
+		case 3:
+			s = b.node("Add", nil, "sm", b.randParam("mask", 6, 4, 5), s)
+		}
+		p := b.node("Softmax", graph.Attrs{"axis": int64(2)}, "p", s)
+		b.output(b.node("MatMul", nil, "y", p, v))
+		out := apply(t, b.g, pass.Options{Level: pass.MaxLevel})
+		got := countOps(out)
+		if got["Attention"] != 1 || got["Softmax"] != 0 || got["Div"] != 0 {
+			t.Fatalf("mask rank %d: got %v", mask, got)
+		}
+		for _, n := range out.Nodes {
+			if n.Op == "Attention" && (n.Attrs.Int("q_num_heads", 0) != 1 || math.Abs(float64(n.Attrs.Float("scale", 0))-1/math.Sqrt(8)) > 1e-7) {
+				t.Fatalf("mask rank %d: attributes %v", mask, n.Attrs)
+			}
+		}
+		sameResults(t, b.g, out)
+	}
+}
+
 func TestSubgraphsRewritten(t *testing.T) {
 	b := newBuilder()
 	x := b.input("x", 2, 5)

@@ -113,12 +113,13 @@ func only(names ...string) pass.Options {
 	return pass.Options{Level: pass.MaxLevel, Disable: off}
 }
 
-// sameResults compiles both graphs and compares them on seeded random
-// inputs of the declared (static) input shapes. The tolerance covers float32
-// rounding of reassociated arithmetic (folded weights, fused epilogues).
+// sameResults compiles a without graph passes and b as given and compares
+// them on seeded random inputs of the declared (static) input shapes. The
+// tolerance covers float32 rounding of reassociated arithmetic (folded
+// weights, fused epilogues).
 func sameResults(t *testing.T, a, b *graph.Graph) {
 	t.Helper()
-	pa, err := runtime.Compile(a)
+	pa, err := runtime.Compile(a, runtime.Options{Passes: &pass.Options{}})
 	if err != nil {
 		t.Fatalf("compile original: %v", err)
 	}

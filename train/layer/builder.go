@@ -29,8 +29,29 @@ type Builder struct {
 	// Version is the Keras version the model was saved with; it selects
 	// between meanings that changed across versions.
 	Version Version
+	// WeightsAsInputs makes Param add weights as graph inputs (named as
+	// the params would be) instead of params, for training graphs whose
+	// weights change between runs.
+	WeightsAsInputs bool
+	// Updates lists the state updates lowering emitted in training mode
+	// (BatchNormalization's moving statistics): after a training step the
+	// weight takes the value the graph computes.
+	Updates []Update
 	seq     int
 	params  map[*Weight]string
+}
+
+// Update is a state update of a training graph: Weight takes the value
+// named Value after the step.
+type Update struct {
+	Weight *Weight
+	Value  string
+}
+
+// WeightValue returns the graph value a weight was lowered to, if any.
+func (b *Builder) WeightValue(w *Weight) (string, bool) {
+	name, ok := b.params[w]
+	return name, ok
 }
 
 // NewBuilder starts building into g.
@@ -82,13 +103,27 @@ func (b *Builder) Param(w *Weight) string {
 		prefix = b.Layer.Name()
 	}
 	name := prefix + "/" + w.Name
-	for b.G.Param(name) != nil {
+	for b.G.Param(name) != nil || b.hasInput(name) {
 		b.seq++
 		name = fmt.Sprintf("%s/%s_%d", prefix, w.Name, b.seq)
+	}
+	if b.WeightsAsInputs {
+		b.G.Inputs = append(b.G.Inputs, &graph.Value{Name: name, Type: graph.TensorType(w.Value.DType(), w.Value.Shape()...)})
+		b.params[w] = name
+		return name
 	}
 	b.G.Params = append(b.G.Params, &graph.Param{Name: name, Tensor: w.Value, Trainable: w.Trainable})
 	b.params[w] = name
 	return name
+}
+
+func (b *Builder) hasInput(name string) bool {
+	for _, v := range b.G.Inputs {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Const adds a constant (a frozen param) and returns its name.

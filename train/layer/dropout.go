@@ -40,6 +40,9 @@ func (l *Dropout) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 		return nil, err
 	}
 	if b.Training {
+		if l.Class() == "Dropout" && l.Rate == 0 {
+			return []Tensor{coreIdentity(b, x)}, nil
+		}
 		if l.Class() == "Dropout" {
 			out := x
 			out.Name = b.Op("Dropout", nil, x.Name, b.Scalar(float32(l.Rate)), b.Const(tensor.Scalar(true)))

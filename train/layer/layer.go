@@ -72,6 +72,27 @@ type Base struct {
 	W []*Weight `json:"-"`
 	// Built is set once Build has created the weights.
 	Built bool `json:"-"`
+	// Regularizers holds the layer's non-null weight regularizer configs
+	// by config key ("kernel_regularizer", "bias_regularizer",
+	// "recurrent_regularizer", ...), as Keras serialises them; training
+	// adds their penalties to the loss.
+	Regularizers map[string]json.RawMessage `json:"-"`
+}
+
+// RegularizerKey is the config key of the regularizer of a weight named
+// name: "kernel" -> "kernel_regularizer", "recurrent_kernel" ->
+// "recurrent_regularizer", "embeddings" -> "embeddings_regularizer",
+// "depthwise_kernel" -> "depthwise_regularizer".
+func RegularizerKey(name string) string {
+	switch name {
+	case "recurrent_kernel":
+		return "recurrent_regularizer"
+	case "depthwise_kernel":
+		return "depthwise_regularizer"
+	case "pointwise_kernel":
+		return "pointwise_regularizer"
+	}
+	return name + "_regularizer"
 }
 
 // Name returns the layer name.
@@ -234,5 +255,16 @@ func New(class string, config json.RawMessage, ctx *DecodeContext) (Layer, error
 		}
 	}
 	l.base().ClassName = class
+	var keys map[string]json.RawMessage
+	if len(config) > 0 && json.Unmarshal(config, &keys) == nil {
+		for k, v := range keys {
+			if strings.HasSuffix(k, "_regularizer") && k != "activity_regularizer" && string(v) != "null" {
+				if l.base().Regularizers == nil {
+					l.base().Regularizers = map[string]json.RawMessage{}
+				}
+				l.base().Regularizers[k] = v
+			}
+		}
+	}
 	return l, nil
 }

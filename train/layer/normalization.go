@@ -18,15 +18,23 @@ import (
 // gamma and beta and calls the last two running_mean and running_std
 // (which holds the variance); its modes 1 and 2 (per-sample normalization)
 // are refused. epsilon defaults to 1e-3. tf.keras's renorm is refused.
-// Lowering for training a trainable layer (batch statistics) is refused.
+//
+// Lowering for training (Builder.Training) a trainable layer normalizes
+// with the batch mean and the biased batch variance over every axis but the
+// channel axes, and records the moving-statistics updates in
+// Builder.Updates as Keras 3 computes them:
+// moving = moving*momentum + stat*(1 - momentum) (momentum defaults to
+// 0.99). A frozen layer (trainable false) runs in inference mode, as in
+// Keras 3 (tf.keras 1.x and 2.0 differ; the Keras 2.1+ and 3 rule is kept).
 type BatchNormalization struct {
 	Base
-	Axis    coreAxes `json:"axis"`
-	Epsilon float64  `json:"epsilon"`
-	Center  coreBool `json:"center"`
-	Scale   coreBool `json:"scale"`
-	Mode    int      `json:"mode"`
-	Renorm  coreBool `json:"renorm"`
+	Axis     coreAxes `json:"axis"`
+	Epsilon  float64  `json:"epsilon"`
+	Momentum float64  `json:"momentum"`
+	Center   coreBool `json:"center"`
+	Scale    coreBool `json:"scale"`
+	Mode     int      `json:"mode"`
+	Renorm   coreBool `json:"renorm"`
 }
 
 // LayerNormalization is keras.layers.LayerNormalization: per sample,
@@ -76,7 +84,7 @@ func init() {
 // DecodeConfig applies Keras's defaults and refuses Keras 1 modes 1 and 2.
 func (l *BatchNormalization) DecodeConfig(raw json.RawMessage, ctx *DecodeContext) error {
 	type plain BatchNormalization
-	l.Axis, l.Epsilon, l.Center, l.Scale = coreAxes{-1}, 1e-3, true, true
+	l.Axis, l.Epsilon, l.Center, l.Scale, l.Momentum = coreAxes{-1}, 1e-3, true, true, 0.99
 	if err := coreDecode(raw, (*plain)(l)); err != nil {
 		return err
 	}
@@ -135,12 +143,12 @@ func (l *BatchNormalization) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.Training && l.Trainable() {
-		return nil, coreUnsupported(l, "training with batch statistics")
-	}
 	axes, err := coreNormAxes(l.Axis, len(x.Shape), false)
 	if err != nil {
 		return nil, coreErr(l, err)
+	}
+	if b.Training && l.Trainable() {
+		return l.lowerTraining(b, x, axes)
 	}
 	i := 0
 	var gamma, beta string
@@ -164,6 +172,47 @@ func (l *BatchNormalization) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	}
 	out := x
 	out.Name = b.Op("Add", nil, b.Op("Mul", nil, x.Name, inv), shift)
+	return []Tensor{out}, nil
+}
+
+// lowerTraining normalizes with the batch statistics and records the
+// moving-statistics updates.
+func (l *BatchNormalization) lowerTraining(b *Builder, x Tensor, axes []int) ([]Tensor, error) {
+	var red []int64
+	for i := range x.Shape {
+		keep := false
+		for _, a := range axes {
+			keep = keep || a == i
+		}
+		if !keep {
+			red = append(red, int64(i))
+		}
+	}
+	kd := graph.Attrs{"keepdims": int64(1)}
+	ra := b.Ints(red...)
+	mean := b.Op("ReduceMean", kd, x.Name, ra)
+	d := b.Op("Sub", nil, x.Name, mean)
+	variance := b.Op("ReduceMean", kd, b.Op("Mul", nil, d, d), ra)
+	inv := b.Op("Reciprocal", nil, b.Op("Sqrt", nil, b.Op("Add", nil, variance, b.Scalar(float32(l.Epsilon)))))
+	i := 0
+	if l.Scale {
+		inv = b.Op("Mul", nil, inv, coreBroadcastParam(b, l.W[i], x.Shape, axes))
+		i++
+	}
+	shift := b.Op("Neg", nil, b.Op("Mul", nil, mean, inv))
+	if l.Center {
+		shift = b.Op("Add", nil, shift, coreBroadcastParam(b, l.W[i], x.Shape, axes))
+		i++
+	}
+	out := x
+	out.Name = b.Op("Add", nil, b.Op("Mul", nil, x.Name, inv), shift)
+	mom := float32(l.Momentum)
+	for j, stat := range []string{mean, variance} {
+		w := l.W[i+j]
+		s := coreReshapeTo(b, stat, w.Shape)
+		nv := b.Op("Add", nil, b.Op("Mul", nil, b.Param(w), b.Scalar(mom)), b.Op("Mul", nil, s, b.Scalar(1-mom)))
+		b.Updates = append(b.Updates, Update{Weight: w, Value: nv})
+	}
 	return []Tensor{out}, nil
 }
 

@@ -1,0 +1,59 @@
+package serve
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/internal/kilntest"
+	"github.com/kiln-ml/kiln/ops/tensor"
+)
+
+// FuzzDecodeRequest feeds arbitrary bodies to both protocols' request
+// decoders and the tensor data parser: they must return a tensor or an
+// error, never panic, and every tensor they return must fit its shape.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"id": "42", "inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP32", "data": [1, 2, 3, 4, 5, 6, 7, 8]}], "outputs": [{"name": "y"}]}`,
+		`{"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP32", "data": [[1, 2, 3, 4], [5, 6, 7, 8]]}]}`,
+		`{"inputs": [{"name": "a", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}, {"name": "n", "shape": [1], "datatype": "INT64", "data": [3]}]}`,
+		`{"instances": [[1, 2, 3, 4], [5, 6, 7, 8]]}`,
+		`{"instances": [{"a": [1, 2], "n": 3}]}`,
+		`{"inputs": {"a": [[1, 2]], "n": [3]}}`,
+		`{"inputs": [[NaN, Infinity, -Infinity, 1e-3]]}`,
+		`{"instances": [{"b64": "aGVsbG8="}]}`,
+		`{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [[[[]]]]}]}`,
+		`[[], [[]], []]`,
+		`{"inputs": [`,
+	} {
+		f.Add([]byte(seed))
+	}
+	affine := model(f, kilntest.Affine())
+	two := model(f, kilntest.TwoInOut())
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, m := range []*kiln.Model{affine, two} {
+			if in, _, _, err := decodeV2(body, m); err == nil {
+				checkFit(t, in)
+			}
+			if in, _, err := decodeTF(body, m); err == nil {
+				checkFit(t, in)
+			}
+		}
+		for _, dt := range []tensor.DType{tensor.Float32, tensor.Int64, tensor.Uint8, tensor.Bool, tensor.String, tensor.Float16} {
+			if tt, err := parseTensorJSON(body, dt); err == nil {
+				checkFit(t, []*tensor.Tensor{tt})
+			}
+		}
+	})
+}
+
+func checkFit(t *testing.T, ts []*tensor.Tensor) {
+	for _, x := range ts {
+		if x == nil {
+			t.Fatal("decoder returned a nil tensor without an error")
+		}
+		if n := reflect.ValueOf(x.Data()).Len(); n != x.Shape().Size() {
+			t.Fatalf("tensor of shape %v holds %d elements", x.Shape(), n)
+		}
+	}
+}

@@ -1,0 +1,393 @@
+package serve
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/ops/tensor"
+)
+
+// The Open Inference Protocol (KServe v2) over HTTP/REST. Field names are
+// the protocol's: $inference_request {"id", "parameters", "inputs",
+// "outputs"}, $request_input {"name", "shape", "datatype", "parameters",
+// "data"}, $request_output {"name", "parameters"}, $inference_response
+// {"model_name", "model_version", "id", "parameters", "outputs"},
+// $response_output {"name", "shape", "datatype", "parameters", "data"},
+// $metadata_model_response {"name", "versions", "platform", "inputs",
+// "outputs"} with $metadata_tensor {"name", "datatype", "shape"}, and the
+// error objects {"error": $string}.
+
+// v2DTypes maps the protocol's tensor data types to kiln's. BF16 is not in
+// the protocol's table; Triton uses the name, and so does kiln.
+var v2DTypes = map[string]tensor.DType{
+	"BOOL": tensor.Bool, "UINT8": tensor.Uint8, "UINT16": tensor.Uint16,
+	"UINT32": tensor.Uint32, "UINT64": tensor.Uint64, "INT8": tensor.Int8,
+	"INT16": tensor.Int16, "INT32": tensor.Int32, "INT64": tensor.Int64,
+	"FP16": tensor.Float16, "FP32": tensor.Float32, "FP64": tensor.Float64,
+	"BYTES": tensor.String, "BF16": tensor.BFloat16,
+}
+
+var v2Names = func() map[tensor.DType]string {
+	m := map[tensor.DType]string{}
+	for k, v := range v2DTypes {
+		m[v] = k
+	}
+	return m
+}()
+
+// v2DType names dt in the protocol; types the protocol lacks (float8,
+// int4, ...) get kiln's name in capitals, and cannot be sent as JSON.
+func v2DType(dt tensor.DType) string {
+	if s, ok := v2Names[dt]; ok {
+		return s
+	}
+	return strings.ToUpper(dt.String())
+}
+
+type v2Request struct {
+	ID         string            `json:"id"`
+	Parameters map[string]any    `json:"parameters"`
+	Inputs     []v2RequestInput  `json:"inputs"`
+	Outputs    []v2RequestOutput `json:"outputs"`
+}
+
+type v2RequestInput struct {
+	Name       string          `json:"name"`
+	Shape      []int64         `json:"shape"`
+	Datatype   string          `json:"datatype"`
+	Parameters map[string]any  `json:"parameters"`
+	Data       json.RawMessage `json:"data"`
+}
+
+type v2RequestOutput struct {
+	Name       string         `json:"name"`
+	Parameters map[string]any `json:"parameters"`
+}
+
+type v2MetadataTensor struct {
+	Name     string `json:"name"`
+	Datatype string `json:"datatype"`
+	Shape    []int  `json:"shape"`
+}
+
+type v2ModelMetadata struct {
+	Name     string             `json:"name"`
+	Versions []string           `json:"versions,omitempty"`
+	Platform string             `json:"platform"`
+	Inputs   []v2MetadataTensor `json:"inputs"`
+	Outputs  []v2MetadataTensor `json:"outputs"`
+}
+
+// v2Live answers the server live probe: 200 while the process serves.
+// The body is {"live": true} as the Open Inference Protocol's
+// $live_server_response shows; clients that follow the older text read the
+// status code alone.
+func (s *Server) v2Live(w http.ResponseWriter, r *http.Request) {
+	c := &call{proto: "meta", model: "", start: time.Now()}
+	s.writeJSON(w, r, c, map[string]bool{"live": true})
+}
+
+// v2Ready answers the server ready probe: 200 {"ready": true} when every
+// model is loaded, 400 {"ready": false} once shutdown has begun (the
+// protocol says a 4xx status means false).
+func (s *Server) v2Ready(w http.ResponseWriter, r *http.Request) {
+	c := &call{proto: "meta", model: "", start: time.Now()}
+	if s.draining.Load() {
+		body, _ := json.Marshal(map[string]bool{"ready": false})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write(body)
+		s.done(r, c, http.StatusBadRequest, "shutting down")
+		return
+	}
+	s.writeJSON(w, r, c, map[string]bool{"ready": true})
+}
+
+// v2ModelReady answers {"name": ..., "ready": ...} ($ready_model_response).
+func (s *Server) v2ModelReady(w http.ResponseWriter, r *http.Request) {
+	c := &call{proto: "meta", model: "unknown", start: time.Now()}
+	e, aerr := s.lookup(c, r.PathValue("name"), r.PathValue("version"))
+	if aerr != nil {
+		s.fail(w, r, c, aerr)
+		return
+	}
+	ready := !s.draining.Load()
+	if !ready {
+		body, _ := json.Marshal(map[string]any{"name": e.name, "ready": false})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write(body)
+		s.done(r, c, http.StatusBadRequest, "shutting down")
+		return
+	}
+	s.writeJSON(w, r, c, map[string]any{"name": e.name, "ready": true})
+}
+
+// v2ServerMetadata answers $metadata_server_response. kiln implements no
+// protocol extensions, so "extensions" is empty.
+func (s *Server) v2ServerMetadata(w http.ResponseWriter, r *http.Request) {
+	c := &call{proto: "meta", model: "", start: time.Now()}
+	s.writeJSON(w, r, c, map[string]any{"name": "kiln", "version": Version, "extensions": []string{}})
+}
+
+// v2Platform names the model's platform as "<project>_<format>". The
+// protocol lists "onnx_onnxv1" for ONNX models; Keras files, which the
+// list lacks, are "kiln_keras".
+func v2Platform(m *kiln.Model) string {
+	switch m.Format() {
+	case "onnx":
+		return "onnx_onnxv1"
+	case "keras-h5", "keras-zip":
+		return "kiln_keras"
+	}
+	return "kiln_" + m.Format()
+}
+
+func metadataTensors(ts []kiln.TensorInfo) []v2MetadataTensor {
+	out := make([]v2MetadataTensor, len(ts))
+	for i, t := range ts {
+		shape := t.Shape
+		if shape == nil {
+			shape = []int{}
+		}
+		out[i] = v2MetadataTensor{Name: t.Name, Datatype: v2DType(t.DType), Shape: shape}
+	}
+	return out
+}
+
+// v2ModelMetadata answers $metadata_model_response; free dimensions are -1.
+func (s *Server) v2ModelMetadata(w http.ResponseWriter, r *http.Request) {
+	c := &call{proto: "meta", model: "unknown", start: time.Now()}
+	e, aerr := s.lookup(c, r.PathValue("name"), r.PathValue("version"))
+	if aerr != nil {
+		s.fail(w, r, c, aerr)
+		return
+	}
+	s.writeJSON(w, r, c, v2ModelMetadata{
+		Name:     e.name,
+		Versions: []string{"1"},
+		Platform: v2Platform(e.m),
+		Inputs:   metadataTensors(e.m.Inputs()),
+		Outputs:  metadataTensors(e.m.Outputs()),
+	})
+}
+
+// v2Infer runs an $inference_request. Input data may be nested or flat
+// (the protocol allows both); the datatype must be the model input's own
+// (no coercion between types); requested outputs are returned in the order
+// asked, all outputs in model order when none are. The response carries
+// the request's "id", or the X-Request-Id header's, or a generated one.
+// Output "data" is flat, in row-major order. The binary tensor data
+// extension is not implemented: inputs that use it get 400, and requests
+// for binary outputs get JSON data.
+func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request) {
+	c := &call{proto: "v2", model: "unknown", start: time.Now(), id: r.Header.Get("X-Request-Id")}
+	s.met.inFlight.Inc()
+	defer s.met.inFlight.Dec()
+	e, aerr := s.lookup(c, r.PathValue("name"), r.PathValue("version"))
+	if aerr != nil {
+		s.fail(w, r, c, aerr)
+		return
+	}
+	ctx, cancel := s.requestContext(r)
+	defer cancel()
+	body, aerr := s.readBody(w, r)
+	if aerr != nil {
+		s.fail(w, r, c, aerr)
+		return
+	}
+	in, outIdx, req, aerr := decodeV2(body.Bytes(), e.m)
+	putBuf(body)
+	if req != nil && req.ID != "" {
+		c.id = req.ID
+	}
+	if c.id == "" {
+		c.id = s.newID()
+	}
+	if aerr != nil {
+		s.fail(w, r, c, aerr)
+		return
+	}
+	out, aerr := s.run(ctx, c, e, in)
+	if aerr != nil {
+		s.fail(w, r, c, aerr)
+		return
+	}
+	s.reply(w, r, c, encodeV2(e, c.id, out, outIdx))
+}
+
+// decodeV2 turns an $inference_request into the model's inputs, in model
+// order, and the indices of the outputs to return.
+func decodeV2(body []byte, m *kiln.Model) ([]*tensor.Tensor, []int, *v2Request, *apiError) {
+	var req v2Request
+	if aerr := decodeJSON(body, &req); aerr != nil {
+		return nil, nil, nil, aerr
+	}
+	ins := m.Inputs()
+	in := make([]*tensor.Tensor, len(ins))
+	for _, ri := range req.Inputs {
+		idx := -1
+		for i, want := range ins {
+			if want.Name == ri.Name {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return nil, nil, &req, badRequest("unknown input %q; the model takes %s", ri.Name, describe(ins))
+		}
+		if in[idx] != nil {
+			return nil, nil, &req, badRequest("input %q given twice", ri.Name)
+		}
+		t, aerr := decodeV2Input(ri, ins[idx])
+		if aerr != nil {
+			return nil, nil, &req, aerr
+		}
+		in[idx] = t
+	}
+	for i, t := range in {
+		if t == nil {
+			return nil, nil, &req, badRequest("missing input %s; the model takes %s", ins[i], describe(ins))
+		}
+	}
+	outs := m.Outputs()
+	var outIdx []int
+	if len(req.Outputs) == 0 {
+		for i := range outs {
+			outIdx = append(outIdx, i)
+		}
+	}
+	seen := map[string]bool{}
+	for _, ro := range req.Outputs {
+		idx := -1
+		for i, o := range outs {
+			if o.Name == ro.Name {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return nil, nil, &req, badRequest("unknown output %q; the model produces %s", ro.Name, describe(outs))
+		}
+		if seen[ro.Name] {
+			return nil, nil, &req, badRequest("output %q requested twice", ro.Name)
+		}
+		seen[ro.Name] = true
+		outIdx = append(outIdx, idx)
+	}
+	return in, outIdx, &req, nil
+}
+
+func describe(ts []kiln.TensorInfo) string {
+	s := ""
+	for i, t := range ts {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%q %s[%s]", t.Name, v2DType(t.DType), dims(t.Shape))
+	}
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+func dims(shape []int) string {
+	s := ""
+	for i, d := range shape {
+		if i > 0 {
+			s += ","
+		}
+		s += strconv.Itoa(d)
+	}
+	return s
+}
+
+func decodeV2Input(ri v2RequestInput, want kiln.TensorInfo) (*tensor.Tensor, *apiError) {
+	if _, ok := ri.Parameters["binary_data_size"]; ok {
+		return nil, badRequest("input %q: the binary tensor data extension is not supported; send \"data\" as JSON", ri.Name)
+	}
+	if ri.Datatype == "" {
+		return nil, badRequest("input %q has no \"datatype\"; the model takes %s", ri.Name, v2DType(want.DType))
+	}
+	dt, ok := v2DTypes[ri.Datatype]
+	if !ok {
+		return nil, badRequest("input %q: unknown datatype %q (the protocol's types are BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES)", ri.Name, ri.Datatype)
+	}
+	if dt != want.DType {
+		return nil, badRequest("input %q: datatype %s, but the model takes %s", ri.Name, ri.Datatype, v2DType(want.DType))
+	}
+	if ri.Shape == nil {
+		return nil, badRequest("input %q has no \"shape\"; the model takes %s[%s]", ri.Name, v2DType(want.DType), dims(want.Shape))
+	}
+	shape := make(tensor.Shape, len(ri.Shape))
+	n := int64(1)
+	for i, d := range ri.Shape {
+		if d < 0 {
+			return nil, badRequest("input %q: shape %v has a negative dimension", ri.Name, ri.Shape)
+		}
+		if d > 0 && n > tensor.MaxElements/d {
+			return nil, badRequest("input %q: shape %v is too large", ri.Name, ri.Shape)
+		}
+		n *= d
+		shape[i] = int(d)
+	}
+	if len(ri.Data) == 0 || string(ri.Data) == "null" {
+		return nil, badRequest("input %q has no \"data\"", ri.Name)
+	}
+	t, err := parseTensorJSON(ri.Data, dt)
+	if err != nil {
+		return nil, badRequest("input %q: %v", ri.Name, err)
+	}
+	if int64(t.Len()) != n {
+		return nil, badRequest("input %q: \"data\" holds %d elements, but shape %v needs %d", ri.Name, t.Len(), ri.Shape, n)
+	}
+	if t.Rank() > 1 && !t.Shape().Equal(shape) {
+		return nil, badRequest("input %q: \"data\" is nested as %v, but \"shape\" is %v (send it nested to the shape or flat)", ri.Name, []int(t.Shape()), ri.Shape)
+	}
+	return tensor.Must(shape, t.Data()), nil
+}
+
+// encodeV2 writes an $inference_response.
+func encodeV2(e *entry, id string, out []*tensor.Tensor, outIdx []int) []byte {
+	size := 64
+	for _, i := range outIdx {
+		size += 64 + out[i].Len()*12
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, `{"model_name":`...)
+	buf = appendJSONString(buf, e.name)
+	buf = append(buf, `,"id":`...)
+	buf = appendJSONString(buf, id)
+	buf = append(buf, `,"outputs":[`...)
+	infos := e.m.Outputs()
+	for k, i := range outIdx {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		t := out[i]
+		buf = append(buf, `{"name":`...)
+		buf = appendJSONString(buf, infos[i].Name)
+		buf = append(buf, `,"datatype":`...)
+		buf = appendJSONString(buf, v2DType(t.DType()))
+		buf = append(buf, `,"shape":[`...)
+		for d, n := range t.Shape() {
+			if d > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendInt(buf, int64(n), 10)
+		}
+		buf = append(buf, `],"data":`...)
+		buf = appendTensorJSON(buf, t, false)
+		buf = append(buf, '}')
+	}
+	return append(buf, "]}"...)
+}
+
+func appendJSONString(buf []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(buf, q...)
+}

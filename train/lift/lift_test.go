@@ -1,0 +1,156 @@
+package lift_test
+
+import (
+	"errors"
+	"github.com/kiln-ml/kiln/internal/testpaths"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln/formats/h5"
+	"github.com/kiln-ml/kiln/formats/onnx"
+	"github.com/kiln-ml/kiln/internal/verify"
+	"github.com/kiln-ml/kiln/ops/graph"
+	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/train/layer"
+	"github.com/kiln-ml/kiln/train/lift"
+)
+
+// Keras-written models (the training references and a few corpus files)
+// are lowered to graphs, exported to ONNX, imported back and lifted; the
+// lifted Keras model must compute what the Keras model computes (1e-5
+// absolute: the same float32 arithmetic, reassociated where the lifted
+// layers lower differently, e.g. a BatchNormalization rebuilt from its
+// weights).
+func TestLiftKerasThroughONNX(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(testpaths.Shared("reference", "train"), "*", "model_init.h5"))
+	files = append(files,
+		testpaths.Shared("corpus", "keras", "KonduitAI-dl4j-test-resources", "src", "main", "resources", "modelimport", "keras", "examples", "gans", "wgan_discriminator.h5"),
+	)
+	if len(files) == 0 {
+		t.Skip("no Keras files")
+	}
+	tmp := t.TempDir()
+	pass, fail := 0, 0
+	for i, f := range files {
+		m, err := h5.Load(f, h5.Options{})
+		if err != nil {
+			t.Logf("%s: not loaded: %v", f, err)
+			continue
+		}
+		g, err := m.Graph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, via := range []string{"graph", "onnx"} {
+			src := g
+			if via == "onnx" {
+				p := filepath.Join(tmp, strings.Repeat("m", i+1)+".onnx")
+				if err := onnx.Save(p, g, onnx.ExportOptions{}); err != nil {
+					t.Errorf("%s: export: %v", f, err)
+					continue
+				}
+				om, err := onnx.Load(p)
+				if err != nil {
+					t.Errorf("%s: import: %v", f, err)
+					continue
+				}
+				src = om.Graph
+			}
+			lm, err := lift.Lift(src)
+			if err != nil {
+				fail++
+				t.Logf("FAIL %s via %s: %v", f, via, err)
+				continue
+			}
+			lg, err := lm.Graph()
+			if err != nil {
+				t.Errorf("%s via %s: lifted graph: %v", f, via, err)
+				continue
+			}
+			diffs, err := verify.Compare(g, lg, verify.Options{Seed: uint64(i + 1)})
+			if err != nil {
+				t.Errorf("%s via %s: %v", f, via, err)
+				continue
+			}
+			ok := true
+			for _, d := range diffs {
+				if !(d.MaxAbs <= 1e-5) {
+					ok = false
+					t.Errorf("%s via %s: output %s differs by %g", f, via, d.Name, d.MaxAbs)
+				}
+			}
+			if ok {
+				pass++
+			} else {
+				fail++
+			}
+		}
+	}
+	t.Logf("lift: %d passed, %d failed", pass, fail)
+}
+
+func TestLiftErrorNamesNode(t *testing.T) {
+	g := &graph.Graph{
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, 4)}},
+		Outputs: []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, 4)}},
+		Nodes:   []*graph.Node{{Name: "weird_7", Op: "Erf", Inputs: []string{"x"}, Outputs: []string{"y"}}},
+	}
+	_, err := lift.Lift(g)
+	if err == nil || !strings.Contains(err.Error(), `"weird_7"`) || !errors.Is(err, layer.ErrUnsupported) {
+		t.Fatalf("err = %v, want an ErrUnsupported naming node weird_7", err)
+	}
+}
+
+func TestLiftPatterns(t *testing.T) {
+	// x (N,1,6,6) NCHW -> Conv(2 filters, 3x3, pads 1) -> Relu -> MaxPool 2 -> Flatten -> Gemm(transB) -> Softmax
+	w := make([]float32, 2*1*3*3)
+	for i := range w {
+		w[i] = float32(i%5) - 2
+	}
+	fc := make([]float32, 3*18)
+	for i := range fc {
+		fc[i] = float32(i%7)/7 - 0.5
+	}
+	g := &graph.Graph{
+		Name:    "pat",
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, 1, 6, 6)}},
+		Outputs: []*graph.Value{{Name: "p", Type: graph.TensorType(tensor.Float32, -1, 3)}},
+		Params: []*graph.Param{
+			{Name: "W", Tensor: tensor.From(tensor.Shape{2, 1, 3, 3}, w)},
+			{Name: "B", Tensor: tensor.From(tensor.Shape{2}, []float32{0.1, -0.2})},
+			{Name: "FC", Tensor: tensor.From(tensor.Shape{3, 18}, fc)},
+			{Name: "FB", Tensor: tensor.From(tensor.Shape{3}, []float32{0, 1, 2})},
+		},
+		Nodes: []*graph.Node{
+			{Name: "conv", Op: "Conv", Inputs: []string{"x", "W", "B"}, Outputs: []string{"c"}, Attrs: graph.Attrs{"pads": []int64{1, 1, 1, 1}}},
+			{Name: "relu", Op: "Relu", Inputs: []string{"c"}, Outputs: []string{"r"}},
+			{Name: "pool", Op: "MaxPool", Inputs: []string{"r"}, Outputs: []string{"m"}, Attrs: graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}}},
+			{Name: "flat", Op: "Flatten", Inputs: []string{"m"}, Outputs: []string{"f"}},
+			{Name: "fc", Op: "Gemm", Inputs: []string{"f", "FC", "FB"}, Outputs: []string{"z"}, Attrs: graph.Attrs{"transB": int64(1)}},
+			{Name: "sm", Op: "Softmax", Inputs: []string{"z"}, Outputs: []string{"p"}},
+		},
+	}
+	m, err := lift.Lift(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var classes []string
+	for _, l := range m.Layers() {
+		classes = append(classes, l.Class())
+	}
+	t.Logf("lifted layers: %v", classes)
+	lg, err := m.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		if !(d.MaxAbs <= 1e-5) {
+			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
+		}
+	}
+}
