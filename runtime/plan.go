@@ -35,10 +35,10 @@ type plan struct {
 	// free holds idle execution states for reuse. A plain list rather than
 	// a sync.Pool: a pool drops its items at every garbage collection, and
 	// an execution state holds every buffer of the plan.
-	freeMu sync.Mutex
-	free   []*execState
-	broken    atomic.Bool
-	kernels   int // steps with a fast kernel (for tests and reports)
+	freeMu  sync.Mutex
+	free    []*execState
+	broken  atomic.Bool
+	kernels int // steps with a fast kernel (for tests and reports)
 	// prog is the program the plan's steps belong to: the compiled
 	// program, or one specialised to the plan's input shapes.
 	prog *Program

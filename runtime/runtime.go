@@ -149,7 +149,7 @@ func (p *Program) planFrees() {
 			}
 		}
 		for _, sg := range s.node.Subgraphs() {
-			for name := range freeVars(sg) {
+			for name := range sg.FreeVars() {
 				last[name] = i
 			}
 		}
@@ -171,41 +171,6 @@ func (p *Program) planFrees() {
 	for _, f := range p.free {
 		sort.Strings(f)
 	}
-}
-
-// freeVars returns the names a graph reads from its enclosing scopes.
-func freeVars(g *graph.Graph) map[string]bool {
-	local := map[string]bool{}
-	for _, v := range g.Inputs {
-		local[v.Name] = true
-	}
-	for _, p := range g.Params {
-		local[p.Name] = true
-	}
-	free := map[string]bool{}
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
-			if in != "" && !local[in] {
-				free[in] = true
-			}
-		}
-		for _, sg := range n.Subgraphs() {
-			for name := range freeVars(sg) {
-				if !local[name] {
-					free[name] = true
-				}
-			}
-		}
-		for _, o := range n.Outputs {
-			local[o] = true
-		}
-	}
-	for _, o := range g.Outputs {
-		if !local[o.Name] {
-			free[o.Name] = true
-		}
-	}
-	return free
 }
 
 // Graph returns the compiled graph.

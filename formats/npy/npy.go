@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -104,7 +103,7 @@ func Read(r io.Reader) (*tensor.Tensor, error) {
 	if _, err := io.ReadFull(br, raw); err != nil {
 		return nil, fmt.Errorf("npy: data shorter than shape %v needs: %w", shape, err)
 	}
-	decode(t, raw, order)
+	tensor.DecodeBytes(t, raw, order)
 	if fortran {
 		t = fromFortran(t)
 	}
@@ -146,56 +145,6 @@ func parseHeader(h string) (descr string, fortran bool, shape tensor.Shape, err 
 	return descr, fortran, shape, nil
 }
 
-func decode(t *tensor.Tensor, raw []byte, o binary.ByteOrder) {
-	switch d := t.Data().(type) {
-	case []float32:
-		for i := range d {
-			d[i] = math.Float32frombits(o.Uint32(raw[4*i:]))
-		}
-	case []float64:
-		for i := range d {
-			d[i] = math.Float64frombits(o.Uint64(raw[8*i:]))
-		}
-	case []tensor.Half:
-		for i := range d {
-			d[i] = tensor.Half(o.Uint16(raw[2*i:]))
-		}
-	case []int8:
-		for i := range d {
-			d[i] = int8(raw[i])
-		}
-	case []uint8:
-		copy(d, raw)
-	case []bool:
-		for i := range d {
-			d[i] = raw[i] != 0
-		}
-	case []int16:
-		for i := range d {
-			d[i] = int16(o.Uint16(raw[2*i:]))
-		}
-	case []uint16:
-		for i := range d {
-			d[i] = o.Uint16(raw[2*i:])
-		}
-	case []int32:
-		for i := range d {
-			d[i] = int32(o.Uint32(raw[4*i:]))
-		}
-	case []uint32:
-		for i := range d {
-			d[i] = o.Uint32(raw[4*i:])
-		}
-	case []int64:
-		for i := range d {
-			d[i] = int64(o.Uint64(raw[8*i:]))
-		}
-	case []uint64:
-		for i := range d {
-			d[i] = o.Uint64(raw[8*i:])
-		}
-	}
-}
 
 func readStrings(r io.Reader, o binary.ByteOrder, width int, shape tensor.Shape, fortran bool) (*tensor.Tensor, error) {
 	t, err := tensor.NewChecked(tensor.String, shape)
@@ -380,65 +329,10 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 		}
 		return bw.Flush()
 	}
-	bw.Write(encode(t))
+	bw.Write(tensor.EncodeBytes(t, binary.LittleEndian))
 	return bw.Flush()
 }
 
-func encode(t *tensor.Tensor) []byte {
-	o := binary.LittleEndian
-	buf := make([]byte, t.Len()*t.DType().Size())
-	switch d := t.Data().(type) {
-	case []float32:
-		for i, v := range d {
-			o.PutUint32(buf[4*i:], math.Float32bits(v))
-		}
-	case []float64:
-		for i, v := range d {
-			o.PutUint64(buf[8*i:], math.Float64bits(v))
-		}
-	case []tensor.Half:
-		for i, v := range d {
-			o.PutUint16(buf[2*i:], uint16(v))
-		}
-	case []int8:
-		for i, v := range d {
-			buf[i] = byte(v)
-		}
-	case []uint8:
-		copy(buf, d)
-	case []bool:
-		for i, v := range d {
-			if v {
-				buf[i] = 1
-			}
-		}
-	case []int16:
-		for i, v := range d {
-			o.PutUint16(buf[2*i:], uint16(v))
-		}
-	case []uint16:
-		for i, v := range d {
-			o.PutUint16(buf[2*i:], v)
-		}
-	case []int32:
-		for i, v := range d {
-			o.PutUint32(buf[4*i:], uint32(v))
-		}
-	case []uint32:
-		for i, v := range d {
-			o.PutUint32(buf[4*i:], v)
-		}
-	case []int64:
-		for i, v := range d {
-			o.PutUint64(buf[8*i:], uint64(v))
-		}
-	case []uint64:
-		for i, v := range d {
-			o.PutUint64(buf[8*i:], v)
-		}
-	}
-	return buf
-}
 
 // Load reads a .npy file.
 func Load(path string) (*tensor.Tensor, error) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -73,7 +72,9 @@ func DecodeTensor(tp *onnxpb.TensorProto, baseDir string) (*tensor.Tensor, error
 			}
 			return nil, fail("raw_data has %d bytes, want %d for %s%v", len(raw), dt.PackedBytes(n), dt, shape)
 		}
-		decodeRaw(t, raw)
+		if !tensor.DecodeBytes(t, raw, binary.LittleEndian) {
+			lbUnpack(t, raw)
+		}
 		return t, nil
 	}
 	if dt.IsLowBit() {
@@ -87,7 +88,9 @@ func DecodeTensor(tp *onnxpb.TensorProto, baseDir string) (*tensor.Tensor, error
 		for i, x := range v {
 			packed[i] = byte(x)
 		}
-		decodeRaw(t, packed)
+		if !tensor.DecodeBytes(t, packed, binary.LittleEndian) {
+			lbUnpack(t, packed)
+		}
 		return t, nil
 	}
 	// Typed fields.
@@ -165,63 +168,6 @@ func DecodeTensor(tp *onnxpb.TensorProto, baseDir string) (*tensor.Tensor, error
 	return t, nil
 }
 
-func decodeRaw(t *tensor.Tensor, raw []byte) {
-	le := binary.LittleEndian
-	switch d := t.Data().(type) {
-	case []float32:
-		for i := range d {
-			d[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
-		}
-	case []float64:
-		for i := range d {
-			d[i] = math.Float64frombits(le.Uint64(raw[8*i:]))
-		}
-	case []tensor.Half:
-		for i := range d {
-			d[i] = tensor.Half(le.Uint16(raw[2*i:]))
-		}
-	case []tensor.BHalf:
-		for i := range d {
-			d[i] = tensor.BHalf(le.Uint16(raw[2*i:]))
-		}
-	case []int8:
-		for i := range d {
-			d[i] = int8(raw[i])
-		}
-	case []uint8:
-		copy(d, raw)
-	case []bool:
-		for i := range d {
-			d[i] = raw[i] != 0
-		}
-	case []int16:
-		for i := range d {
-			d[i] = int16(le.Uint16(raw[2*i:]))
-		}
-	case []uint16:
-		for i := range d {
-			d[i] = le.Uint16(raw[2*i:])
-		}
-	case []int32:
-		for i := range d {
-			d[i] = int32(le.Uint32(raw[4*i:]))
-		}
-	case []uint32:
-		for i := range d {
-			d[i] = le.Uint32(raw[4*i:])
-		}
-	case []int64:
-		for i := range d {
-			d[i] = int64(le.Uint64(raw[8*i:]))
-		}
-	case []uint64:
-		for i := range d {
-			d[i] = le.Uint64(raw[8*i:])
-		}
-	default:
-		lbUnpack(t, raw)
-	}
-}
 
 // lbUnpack fills a low-precision tensor from its serialized bytes: one byte
 // per element for the 8-bit float types; two elements per byte for the
@@ -403,61 +349,5 @@ func encodeRaw(t *tensor.Tensor) []byte {
 	if t.DType().IsLowBit() {
 		return lbPack(t)
 	}
-	le := binary.LittleEndian
-	buf := make([]byte, t.Len()*t.DType().Size())
-	switch d := t.Data().(type) {
-	case []float32:
-		for i, v := range d {
-			le.PutUint32(buf[4*i:], math.Float32bits(v))
-		}
-	case []float64:
-		for i, v := range d {
-			le.PutUint64(buf[8*i:], math.Float64bits(v))
-		}
-	case []tensor.Half:
-		for i, v := range d {
-			le.PutUint16(buf[2*i:], uint16(v))
-		}
-	case []tensor.BHalf:
-		for i, v := range d {
-			le.PutUint16(buf[2*i:], uint16(v))
-		}
-	case []int8:
-		for i, v := range d {
-			buf[i] = byte(v)
-		}
-	case []uint8:
-		copy(buf, d)
-	case []bool:
-		for i, v := range d {
-			if v {
-				buf[i] = 1
-			}
-		}
-	case []int16:
-		for i, v := range d {
-			le.PutUint16(buf[2*i:], uint16(v))
-		}
-	case []uint16:
-		for i, v := range d {
-			le.PutUint16(buf[2*i:], v)
-		}
-	case []int32:
-		for i, v := range d {
-			le.PutUint32(buf[4*i:], uint32(v))
-		}
-	case []uint32:
-		for i, v := range d {
-			le.PutUint32(buf[4*i:], v)
-		}
-	case []int64:
-		for i, v := range d {
-			le.PutUint64(buf[8*i:], uint64(v))
-		}
-	case []uint64:
-		for i, v := range d {
-			le.PutUint64(buf[8*i:], v)
-		}
-	}
-	return buf
+	return tensor.EncodeBytes(t, binary.LittleEndian)
 }

@@ -262,3 +262,41 @@ func (g *Graph) Validate(outer map[string]bool) error {
 	}
 	return nil
 }
+
+// FreeVars returns the names g reads from its enclosing scopes: names its
+// nodes (or their subgraphs) read that g itself does not define.
+func (g *Graph) FreeVars() map[string]bool {
+	local := map[string]bool{}
+	for _, v := range g.Inputs {
+		local[v.Name] = true
+	}
+	for _, p := range g.Params {
+		local[p.Name] = true
+	}
+	free := map[string]bool{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			if in != "" && !local[in] {
+				free[in] = true
+			}
+		}
+		for _, sg := range n.Subgraphs() {
+			for name := range sg.FreeVars() {
+				if !local[name] {
+					free[name] = true
+				}
+			}
+		}
+		for _, o := range n.Outputs {
+			if o != "" {
+				local[o] = true
+			}
+		}
+	}
+	for _, o := range g.Outputs {
+		if !local[o.Name] {
+			free[o.Name] = true
+		}
+	}
+	return free
+}

@@ -119,7 +119,7 @@ func usedAsInput(g *graph.Graph, name string) bool {
 			}
 		}
 		for _, sg := range n.Subgraphs() {
-			if freeVars(sg)[name] {
+			if sg.FreeVars()[name] {
 				return true
 			}
 		}

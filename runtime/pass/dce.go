@@ -36,7 +36,7 @@ func eliminateDead(g *graph.Graph) (bool, error) {
 			}
 		}
 		for _, sg := range n.Subgraphs() {
-			for name := range freeVars(sg) {
+			for name := range sg.FreeVars() {
 				live[name] = true
 			}
 		}

@@ -53,7 +53,7 @@ func newIndex(g *graph.Graph) *index {
 			}
 		}
 		for _, sg := range n.Subgraphs() {
-			for name := range freeVars(sg) {
+			for name := range sg.FreeVars() {
 				ix.subUses[name] = true
 			}
 		}
@@ -152,43 +152,6 @@ func other(n *graph.Node, name string) string {
 		return n.Inputs[0]
 	}
 	return ""
-}
-
-// freeVars returns the names a graph reads from its enclosing scopes.
-func freeVars(g *graph.Graph) map[string]bool {
-	local := map[string]bool{}
-	for _, v := range g.Inputs {
-		local[v.Name] = true
-	}
-	for _, p := range g.Params {
-		local[p.Name] = true
-	}
-	free := map[string]bool{}
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
-			if in != "" && !local[in] {
-				free[in] = true
-			}
-		}
-		for _, sg := range n.Subgraphs() {
-			for name := range freeVars(sg) {
-				if !local[name] {
-					free[name] = true
-				}
-			}
-		}
-		for _, o := range n.Outputs {
-			if o != "" {
-				local[o] = true
-			}
-		}
-	}
-	for _, o := range g.Outputs {
-		if !local[o.Name] {
-			free[o.Name] = true
-		}
-	}
-	return free
 }
 
 // defines reports whether a graph scope defines name itself (so that it
@@ -436,7 +399,7 @@ func (ix *index) intsFrom(n *graph.Node, attr string, input int) ([]int64, bool)
 func canRename(g *graph.Graph, old, new string) bool {
 	for _, n := range g.Nodes {
 		for _, sg := range n.Subgraphs() {
-			if defines(sg, old) || !freeVars(sg)[old] {
+			if defines(sg, old) || !sg.FreeVars()[old] {
 				continue
 			}
 			if defines(sg, new) || !canRename(sg, old, new) {
