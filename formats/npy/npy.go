@@ -145,7 +145,6 @@ func parseHeader(h string) (descr string, fortran bool, shape tensor.Shape, err 
 	return descr, fortran, shape, nil
 }
 
-
 func readStrings(r io.Reader, o binary.ByteOrder, width int, shape tensor.Shape, fortran bool) (*tensor.Tensor, error) {
 	t, err := tensor.NewChecked(tensor.String, shape)
 	if err != nil {
@@ -332,7 +331,6 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 	bw.Write(tensor.EncodeBytes(t, binary.LittleEndian))
 	return bw.Flush()
 }
-
 
 // Load reads a .npy file.
 func Load(path string) (*tensor.Tensor, error) {

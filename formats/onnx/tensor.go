@@ -168,7 +168,6 @@ func DecodeTensor(tp *onnxpb.TensorProto, baseDir string) (*tensor.Tensor, error
 	return t, nil
 }
 
-
 // lbUnpack fills a low-precision tensor from its serialized bytes: one byte
 // per element for the 8-bit float types; two elements per byte for the
 // 4-bit types and four for the 2-bit types, first element in the lowest
