@@ -3,10 +3,12 @@ package train_test
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kiln-ml/kiln/formats/h5"
+	"github.com/kiln-ml/kiln/internal/testpaths"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/train"
 	"github.com/kiln-ml/kiln/train/layer"
@@ -133,5 +135,38 @@ func TestFreshOptimizerIgnoresUnbuiltState(t *testing.T) {
 		if m.OptimizerRestored() {
 			t.Errorf("%s: a state of %s variables fits Adam over 4 weights", src, "1 or 2")
 		}
+	}
+}
+
+// TestRestoreKerasOptimizerState compiles models Keras 3.9 saved with their RMSprop state (legacy .h5 optimizer_weights:
+// rmsprop/iteration, rmsprop/learning_rate, rmsprop/dense_14_kernel_velocity,
+// ...; .keras optimizer/vars/<i>): the state fits and is restored in
+// Keras's order.
+func TestRestoreKerasOptimizerState(t *testing.T) {
+	for _, f := range []string{"model.h5", "model.keras"} {
+		path := testpaths.Shared("corpus", "keras", "14shreyas04-Phishing-URL-Detection", f)
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("%s: %v", path, err)
+		}
+		m, info, err := h5.LoadInfo(path, h5.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CompileFromConfig(info.CompileConfig); err != nil {
+			t.Fatal(err)
+		}
+		if !m.OptimizerRestored() {
+			t.Fatalf("%s: the saved RMSprop state was not restored", f)
+		}
+		vs, err := m.OptimizerVariables()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The file holds the state of an optimizer built but not yet
+		// stepped (iteration 0, zero velocities) over all 14 weights.
+		if len(vs) != 16 || vs[2].Name != "dense_14_kernel_velocity" {
+			t.Errorf("%s: %d variables, the first slot %s", f, len(vs), vs[2].Name)
+		}
+		t.Logf("%s: iterations %d, %s max %g", f, m.Optimizer().Iterations(), vs[2].Name, maxAbs(vs[2].Value))
 	}
 }

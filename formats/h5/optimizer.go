@@ -1,6 +1,7 @@
 package h5
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -21,7 +22,7 @@ type compiledState struct {
 // compiled gathers the compile settings and optimizer state to save:
 // opts.TrainingConfig when given, else the model's own compile settings
 // when it is compiled; the optimizer variables unless opts.ExcludeOptimizer.
-func (opts SaveOptions) compiled(m *train.Model, d train.Dialect) (*compiledState, error) {
+func (opts SaveOptions) compiled(m *train.Model, d train.Dialect, legacy bool) (*compiledState, error) {
 	cs := &compiledState{training: opts.TrainingConfig}
 	if m.Optimizer() == nil {
 		return cs, nil
@@ -30,6 +31,11 @@ func (opts SaveOptions) compiled(m *train.Model, d train.Dialect) (*compiledStat
 		b, err := m.CompileConfig(d)
 		if err != nil {
 			return nil, err
+		}
+		if legacy && d == train.Keras3 {
+			if b, err = legacyTrainingConfig(b); err != nil {
+				return nil, err
+			}
 		}
 		cs.training = b
 	}
@@ -205,4 +211,20 @@ func loadKeras3OptimizerState(f *hdf5.File, m kerasModel) error {
 	}
 	s.SetSavedOptimizerState(vals, false)
 	return nil
+}
+
+// legacyTrainingConfig turns a Keras 3 compile_config into the
+// training_config Keras 3 writes in a legacy .h5 file: the compile
+// settings with the optimizer as "optimizer_config": {"class_name",
+// "config"}.
+func legacyTrainingConfig(b []byte) ([]byte, error) {
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	if o, ok := c["optimizer"].(map[string]any); ok {
+		c["optimizer_config"] = map[string]any{"class_name": o["class_name"], "config": o["config"]}
+		delete(c, "optimizer")
+	}
+	return json.Marshal(c)
 }

@@ -127,7 +127,7 @@ func SaveH5(m *train.Model, path string, opts SaveOptions) error {
 	if err != nil {
 		return wrapPath(path, err)
 	}
-	cs, err := opts.compiled(m, d)
+	cs, err := opts.compiled(m, d, true)
 	if err != nil {
 		return wrapPath(path, err)
 	}
@@ -338,7 +338,7 @@ func SaveKeras(m *train.Model, path string, opts SaveOptions) error {
 	if err != nil {
 		return wrapPath(path, err)
 	}
-	cs, err := opts.compiled(m, train.Keras3)
+	cs, err := opts.compiled(m, train.Keras3, false)
 	if err != nil {
 		return wrapPath(path, err)
 	}
