@@ -62,6 +62,8 @@ func run(dir, out string, epochs int, seed uint64) error {
 			return err
 		}
 		defer os.RemoveAll(out)
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
 	}
 	fmt.Printf("\n== Training the Keras MNIST convnet in Go on %d bundled digits (test: %d others)\n", ntr, nte)
 	m, err := train.NewSequential("mnist_convnet", layer.Shape{-1, 28, 28, 1},
