@@ -82,32 +82,70 @@ var errReplan = errors.New("runtime: a value-dependent shape changed since plann
 // shape (same dtype and element count), so it can share the buffer.
 var viewOps = map[string]bool{"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Identity": true}
 
-// makePlan observes one run with the given inputs and builds a plan from
-// it. It returns (nil, nil) when the program cannot be planned (control
-// flow, sequences).
+// valShape is a value's element type and shape as the planner sees it.
+type valShape struct {
+	dtype tensor.DType
+	shape tensor.Shape
+}
+
+// staticShapes infers every value's type from the graph's (concrete) input
+// types with the ops' Infer functions. It reports false when some output's
+// shape is not fully known statically; the planner then observes a run.
+func (p *Program) staticShapes() (map[string]valShape, bool) {
+	for _, v := range p.g.Inputs {
+		if !v.Type.Static() {
+			return nil, false
+		}
+	}
+	types := pass.InferTypes(p.g)
+	seen := map[string]valShape{}
+	for _, s := range p.steps {
+		for _, name := range s.node.Outputs {
+			if name == "" {
+				continue
+			}
+			t, ok := types[name]
+			if !ok || !t.Static() || !t.DType.Supported() {
+				return nil, false
+			}
+			seen[name] = valShape{t.DType, tensor.Shape(t.Shape)}
+		}
+	}
+	return seen, true
+}
+
+// makePlan builds a plan for the given inputs from statically inferred
+// shapes or, when those are incomplete, from an observed run (whose outputs
+// it also returns). It returns a nil plan when the program cannot be
+// planned (control flow, sequences).
 func (p *Program) makePlan(ctx context.Context, in []*tensor.Tensor) (*plan, []ops.Value, error) {
 	for _, s := range p.steps {
 		if len(s.node.Subgraphs()) > 0 {
 			return nil, nil, nil
 		}
 	}
-	seen := map[string]*tensor.Tensor{}
-	env := &scope{vals: map[string]ops.Value{}}
-	for i, v := range p.g.Inputs {
-		env.vals[v.Name] = in[i]
-	}
-	observed, err := p.execObserved(ctx, env, func(name string, v ops.Value) bool {
-		t, ok := v.(*tensor.Tensor)
-		if ok {
-			seen[name] = t
+	seen, static := p.staticShapes()
+	var observed []ops.Value
+	if !static {
+		seen = map[string]valShape{}
+		env := &scope{vals: map[string]ops.Value{}}
+		for i, v := range p.g.Inputs {
+			env.vals[v.Name] = in[i]
 		}
-		return ok
-	})
-	if err != nil {
-		if errors.Is(err, errNotPlannable) {
-			return nil, nil, nil
+		var err error
+		observed, err = p.execObserved(ctx, env, func(name string, v ops.Value) bool {
+			t, ok := v.(*tensor.Tensor)
+			if ok {
+				seen[name] = valShape{t.DType(), t.Shape()}
+			}
+			return ok
+		})
+		if err != nil {
+			if errors.Is(err, errNotPlannable) {
+				return nil, nil, nil
+			}
+			return nil, nil, err
 		}
-		return nil, nil, err
 	}
 	pl := &plan{}
 	for _, t := range in {
@@ -149,7 +187,7 @@ func (p *Program) makePlan(ctx context.Context, in []*tensor.Tensor) (*plan, []o
 				ps.out = append(ps.out, -1)
 				continue
 			}
-			ps.out = append(ps.out, addSlot(name, slotInfo{dtype: t.DType(), shape: t.Shape().Clone(), buf: -1, view: -1}))
+			ps.out = append(ps.out, addSlot(name, slotInfo{dtype: t.dtype, shape: t.shape.Clone(), buf: -1, view: -1}))
 		}
 		if viewOps[s.node.Op] && s.node.Domain == "" && len(ps.in) > 0 && ps.in[0] >= 0 && len(ps.out) > 0 && ps.out[0] >= 0 {
 			src, dst := pl.slots[ps.in[0]], pl.slots[ps.out[0]]

@@ -20,6 +20,7 @@ type pool2d struct {
 	kh, kw           int
 	sh, sw, dh, dw   int
 	ph, pw, peh, pew int // begin and end pads
+	parts            int // planes split over this many workers
 }
 
 func pool2dFactory(isMax bool) Factory {
@@ -79,29 +80,27 @@ func pool2dFactory(isMax bool) Factory {
 		if a.Int("storage_order", 0) != 0 && len(s.Out) > 1 {
 			return nil
 		}
+		k.parts = 1
+		if k.planes*k.OH*k.OW*k.kh*k.kw >= 1<<15 {
+			k.parts = max(min(s.Threads, k.planes), 1)
+		}
 		return k
 	}
 }
 
 func (k *pool2d) Run(env *Env, in, out []*tensor.Tensor) {
-	parts := 1
-	if env != nil && env.Pool != nil && k.planes*k.OH*k.OW*k.kh*k.kw >= 1<<15 {
-		parts = min(env.Pool.Workers(), k.planes)
-	}
-	if parts <= 1 {
+	if k.parts <= 1 || env == nil || env.Pool == nil {
 		k.part(0, k.planes, in[0].F32(), out[0].F32())
 		return
 	}
-	env.Pool.ParallelTask(parts, pool2dTask{k, parts}, in, out)
+	// k (a pointer) is the Task: a two-word task value converted to the
+	// interface would allocate on every run.
+	env.Pool.ParallelTask(k.parts, k, in, out)
 }
 
-type pool2dTask struct {
-	k     *pool2d
-	parts int
-}
-
-func (t pool2dTask) RunPart(p int, in, out []*tensor.Tensor) {
-	t.k.part(t.k.planes*p/t.parts, t.k.planes*(p+1)/t.parts, in[0].F32(), out[0].F32())
+// RunPart pools the planes of part p of k.parts (Task).
+func (k *pool2d) RunPart(p int, in, out []*tensor.Tensor) {
+	k.part(k.planes*p/k.parts, k.planes*(p+1)/k.parts, in[0].F32(), out[0].F32())
 }
 
 func (k *pool2d) part(p0, p1 int, x, y []float32) {

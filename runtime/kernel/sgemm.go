@@ -107,8 +107,13 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 // SgemmPacked computes C = alpha*op(A)*B + beta*C, then applies ep (nil for
 // none), with B packed by PackB: op(A) is m x pb.K(), C is m x pb.N(). A,
 // C, alpha and beta are as for Sgemm. pool may be nil (calling goroutine
-// only). It does not allocate in steady state.
+// only). It does not allocate in steady state. A single row (m = 1, a
+// matrix-vector product) runs on a GEMV path that streams B once.
 func SgemmPacked(pool Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, ep *Epilogue) {
+	if m == 1 && !transA && alpha != 0 && pb.k > 0 && pb.n > 0 {
+		runGemv(pool, a[:pb.k], pb, alpha, beta, c[:pb.n], ep)
+		return
+	}
 	g := gemm{transA: transA, m: m, n: pb.n, k: pb.k, alpha: alpha, a: a, lda: lda, pb: pb, beta: beta, c: c, ldc: ldc, ep: ep}
 	g.kc = pb.kc
 	g.runAll(pool)
@@ -271,15 +276,13 @@ func (g *gemm) run(ws *workspace, i0, i1, j0, j1 int) {
 						mm := min(mr, mc-ir)
 						off := (ic+ir)*ldc + jc + jr
 						if mm == mr && nn == nr {
-							asm.SgemmKernel(kc, ap, bp, c[off:], ldc, g.alpha, beta)
-						} else {
-							asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, g.alpha, 0)
-							mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, beta)
+							kernelTile(kc, ap, bp, c[off:], ldc, g.alpha, beta, ep, ic+ir, jc+jr)
+							continue
 						}
+						asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, g.alpha, 0)
+						mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, beta)
 						if ep != nil {
-							for i := 0; i < mm; i++ {
-								ep.applyRow(c[off+i*ldc:off+i*ldc+nn], ic+ir+i, jc+jr)
-							}
+							ep.applyTile(c[off:], ldc, mm, nn, ic+ir, jc+jr)
 						}
 					}
 				}

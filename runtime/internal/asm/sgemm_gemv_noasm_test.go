@@ -1,0 +1,5 @@
+//go:build !amd64 || noasm
+
+package asm
+
+func asmGemv() []gemvVariant { return nil }
