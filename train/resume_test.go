@@ -17,13 +17,10 @@ import (
 // TestResumeFromSavedOptimizer trains each reference model 2 steps, saves
 // it (weights, compile settings and optimizer state) as .h5 and as .keras,
 // reloads it and compiles it from the stored settings: the weights and
-// optimizer variables are bit-identical to the in-memory model's. Step 3
-// then matches 3 steps in memory to float32 rounding (1e-6): the reloaded
-// model's first step runs its program dynamically with the reference
-// kernels, while the in-memory model's third step runs the planned program
-// with the fast kernels, whose sums round differently (a few 1e-9).
+// optimizer variables are bit-identical to the in-memory model's, and
+// after step 3 they are bit-identical to 3 steps in memory.
 func TestResumeFromSavedOptimizer(t *testing.T) {
-	const tol = 1e-6
+	const tol = 0 // exact
 	cases := []string{"mlp_mse_sgd", "mlp_cce_adam", "cnn_sparse_adam", "lstm_bce_rmsprop", "bn_dense_sgd_momentum", "finetune_frozen", "l2_regularizer_sgd", "gru_adagrad"}
 	for _, name := range cases {
 		for _, src := range []string{"model_init.h5", "model_init.keras"} {
