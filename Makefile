@@ -34,8 +34,12 @@ build:
 nocgo:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/krun-static ./cmd/krun
 
+# ONNX inference of mnist_8 on the bundled digits, then the Keras example
+# convnet trained in Go on 3,000 other bundled digits, saved as .h5 and
+# .onnx, both reloaded and compared with the trained model.
 demo: build
 	$(GO) run ./examples/mnist
+	$(GO) run ./examples/train-demo
 
 # -short leaves the long corpus suites to their own targets below.
 unit:

@@ -42,6 +42,7 @@ type trainState struct {
 	penalties []penalty
 	progs     map[string]*program
 	built     bool // optimizer built for trainable
+	restored  bool // saved optimizer state restored by Compile
 	stop      bool
 }
 
@@ -116,6 +117,7 @@ func (m *Model) Compile(opt optimizer.Optimizer, l loss.Loss, metrics []string, 
 		m.training.close()
 	}
 	m.training = ts
+	m.restoreSavedOptimizer()
 	return nil
 }
 

@@ -58,6 +58,7 @@ type Model struct {
 	outShapes     []layer.Shape
 	training      *trainState // set by Compile
 	optimizer     *OptimizerParams
+	savedOpt      *savedOptimizer
 }
 
 // OptimizerParams describes the optimizer state stored with a model

@@ -104,17 +104,8 @@ func (m *Model) trainStep(x, y []*tensor.Tensor, sw []float32) (float64, error) 
 	if err != nil {
 		return 0, err
 	}
-	if !ts.built {
-		vars := make([]*tensor.Tensor, len(ts.trainable))
-		for i, w := range ts.trainable {
-			vars[i] = w.Value
-		}
-		iters := ts.opt.Iterations()
-		if err := ts.opt.Build(vars); err != nil {
-			return 0, err
-		}
-		ts.opt.SetIterations(iters)
-		ts.built = true
+	if err := m.buildOptimizer(); err != nil {
+		return 0, err
 	}
 	res, err := p.run(x, y, swt)
 	if err != nil {

@@ -33,6 +33,6 @@ func newRootCmd() *cobra.Command {
 	pf := &passFlags{}
 	root.PersistentFlags().IntVar(&pf.Level, "passes", pass.MaxLevel, "apply graph passes up to this level (0 none, 1 cleanups, 2 fusions, 3 layout)")
 	root.PersistentFlags().StringSliceVar(&pf.Disable, "disable-pass", nil, "graph passes not to run: "+strings.Join(pass.Names(), ", "))
-	root.AddCommand(newRunCmd(pf, nil), newConformanceCmd(pf, nil), newBenchCmd(pf, nil), newServeCmd(pf, nil))
+	root.AddCommand(newRunCmd(pf, nil), newConformanceCmd(pf, nil), newBenchCmd(pf, nil), newServeCmd(pf, nil), newTrainCmd(nil))
 	return root
 }

@@ -230,6 +230,9 @@ func loadHDF5(path string, opts Options, build buildFunc) (kerasModel, *Info, er
 		if err := loadLegacyWeights(wg, wobj, m, info.Version); err != nil {
 			return nil, nil, err
 		}
+		if err := loadLegacyOptimizer(f, m, info.Version.Major < 3); err != nil {
+			return nil, nil, err
+		}
 		return m, info, nil
 	}
 	// A Keras 3 weights file handed over with its config.
@@ -321,6 +324,9 @@ func loadZip(path string, opts Options, build buildFunc) (kerasModel, *Info, err
 		return nil, nil, err
 	}
 	if err := loadKeras3Optimizer(f, m); err != nil {
+		return nil, nil, err
+	}
+	if err := loadKeras3OptimizerState(f, m); err != nil {
 		return nil, nil, err
 	}
 	return m, info, nil

@@ -37,6 +37,13 @@ type SaveOptions struct {
 	// Date is the date_saved of a .keras archive's metadata.json (now
 	// when zero).
 	Date time.Time
+	// ExcludeOptimizer leaves the optimizer state of a compiled model out
+	// (Keras's include_optimizer=False). By default a compiled model is
+	// saved with its compile settings (TrainingConfig, when not given,
+	// comes from Model.CompileConfig) and its optimizer variables: the
+	// optimizer_weights group of a .h5 file, optimizer/vars of a .keras
+	// archive. Load restores them at the next Compile.
+	ExcludeOptimizer bool
 }
 
 // Versions written when the model's own version does not apply.
@@ -120,8 +127,12 @@ func SaveH5(m *train.Model, path string, opts SaveOptions) error {
 	if err != nil {
 		return wrapPath(path, err)
 	}
+	cs, err := opts.compiled(m, d, true)
+	if err != nil {
+		return wrapPath(path, err)
+	}
 	tmp := path + ".tmp"
-	if err := writeH5(tmp, m, cfg, kv, be, opts.TrainingConfig); err != nil {
+	if err := writeH5(tmp, m, cfg, kv, be, cs, d); err != nil {
 		os.Remove(tmp)
 		return wrapPath(path, err)
 	}
@@ -137,21 +148,22 @@ func modernH5(kv string) bool {
 	return v.Major >= 3 || (v.Major == 2 && v.Minor >= 11)
 }
 
-func writeH5(path string, m *train.Model, cfg []byte, kv, be string, training []byte) error {
+func writeH5(path string, m *train.Model, cfg []byte, kv, be string, cs *compiledState, d train.Dialect) error {
 	lockH5()
 	defer h5mu.Unlock()
 	f, err := createH5(path)
 	if err != nil {
 		return err
 	}
-	err = writeH5Body(f, m, cfg, kv, be, training)
+	err = writeH5Body(f, m, cfg, kv, be, cs, d)
 	if cerr := f.close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-func writeH5Body(f *wfile, m *train.Model, cfg []byte, kv, be string, training []byte) error {
+func writeH5Body(f *wfile, m *train.Model, cfg []byte, kv, be string, cs *compiledState, d train.Dialect) error {
+	training := cs.training
 	modern := modernH5(kv)
 	root := f.root()
 	// tf.keras ("2.2.4-tf", 2.11+) and Keras 3 write these two as UTF-8
@@ -207,7 +219,7 @@ func writeH5Body(f *wfile, m *train.Model, cfg []byte, kv, be string, training [
 			return err
 		}
 	}
-	return nil
+	return writeLegacyOptimizer(root, cs, d, list)
 }
 
 // writeNameList writes a list attribute, chunked as Keras does when it
@@ -326,12 +338,16 @@ func SaveKeras(m *train.Model, path string, opts SaveOptions) error {
 	if err != nil {
 		return wrapPath(path, err)
 	}
-	if len(opts.TrainingConfig) > 0 {
+	cs, err := opts.compiled(m, train.Keras3, false)
+	if err != nil {
+		return wrapPath(path, err)
+	}
+	if len(cs.training) > 0 {
 		o := map[string]json.RawMessage{}
 		if err := json.Unmarshal(cfg, &o); err == nil {
 			// Append compile_config, keeping the key order of cfg.
 			cfg = append(bytes.TrimSuffix(bytes.TrimSpace(cfg), []byte("}")), []byte(`, "compile_config": `)...)
-			cfg = append(cfg, opts.TrainingConfig...)
+			cfg = append(cfg, cs.training...)
 			cfg = append(cfg, '}')
 		}
 	}
@@ -351,7 +367,7 @@ func SaveKeras(m *train.Model, path string, opts SaveOptions) error {
 	wname := wtmp.Name()
 	wtmp.Close()
 	defer os.Remove(wname)
-	if err := writeKeras3Weights(wname, m); err != nil {
+	if err := writeKeras3Weights(wname, m, cs); err != nil {
 		return wrapPath(path, err)
 	}
 	wb, err := os.ReadFile(wname)
@@ -392,7 +408,7 @@ func SaveKeras(m *train.Model, path string, opts SaveOptions) error {
 	return nil
 }
 
-func writeKeras3Weights(path string, m *train.Model) error {
+func writeKeras3Weights(path string, m *train.Model, cs *compiledState) error {
 	lockH5()
 	defer h5mu.Unlock()
 	f, err := createH5(path)
@@ -401,6 +417,9 @@ func writeKeras3Weights(path string, m *train.Model) error {
 	}
 	root := f.root()
 	err = writeKeras3Container(root, m.Layers())
+	if err == nil {
+		err = writeKeras3Optimizer(root, cs)
+	}
 	if err == nil {
 		err = varsGroup(root, "vars")
 	}

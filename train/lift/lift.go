@@ -542,7 +542,9 @@ func (l *lifter) conv(n *graph.Node) error {
 	if g := n.Attrs.Int("group", 1); g != 1 {
 		return fmt.Errorf("grouped convolution (group %d): %w", g, layer.ErrUnsupported)
 	}
-	if ap := n.Attrs.String("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
+	// SAME_UPPER pads as Keras's "same" does (the odd padding at the end).
+	ap := n.Attrs.String("auto_pad", "NOTSET")
+	if ap != "NOTSET" && ap != "VALID" && ap != "SAME_UPPER" {
 		return fmt.Errorf("auto_pad %s: %w", ap, layer.ErrUnsupported)
 	}
 	ints := func(name string, def int) []int {
@@ -573,6 +575,11 @@ func (l *lifter) conv(n *graph.Node) error {
 		if p != 0 {
 			nonzero = true
 		}
+	}
+	if ap == "SAME_UPPER" {
+		padding, nonzero = "same", false
+	} else if ap == "VALID" {
+		nonzero = false
 	}
 	if nonzero {
 		if n.Meta.KerasClass == "Conv2D" || n.Meta.KerasClass == "Conv1D" {

@@ -53,3 +53,37 @@ func FromConfig(raw json.RawMessage) (Loss, error) {
 	}
 	return Get(obj.ClassName)
 }
+
+// objectConfig is a loss serialised as a Keras loss object.
+type objectConfig struct {
+	class string
+	cfg   map[string]any
+}
+
+// withConfig attaches the Keras loss object to l when its arguments differ
+// from the defaults the plain function name stands for.
+func withConfig(l *fn, nonDefault bool, class string, cfg map[string]any) Loss {
+	if nonDefault {
+		cfg["name"] = l.name
+		cfg["reduction"] = "sum_over_batch_size"
+		l.cfg = &objectConfig{class, cfg}
+	}
+	return l
+}
+
+// Config returns the loss as Keras serialises it in a compile_config
+// (Keras 3: module, class_name, config, registered_name) or a tf.keras 2
+// training_config (class_name, config): the function name
+// ("categorical_crossentropy") for a loss with default arguments, else the
+// loss object with its arguments (from_logits, label_smoothing, delta).
+// FromConfig reads either form back.
+func Config(l Loss, keras3 bool) any {
+	f, ok := l.(*fn)
+	if !ok || f.cfg == nil {
+		return l.Name()
+	}
+	if !keras3 {
+		return map[string]any{"class_name": f.cfg.class, "config": f.cfg.cfg}
+	}
+	return map[string]any{"module": "keras.losses", "class_name": f.cfg.class, "config": f.cfg.cfg, "registered_name": nil}
+}

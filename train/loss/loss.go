@@ -38,6 +38,9 @@ type Loss interface {
 type fn struct {
 	name string
 	f    func(b *layer.Builder, yTrue, yPred layer.Tensor) (string, error)
+	// cfg, when set, is the Keras loss object this loss serialises as
+	// (a loss with non-default arguments); nil serialises as the name.
+	cfg *objectConfig
 }
 
 func (l *fn) Name() string { return l.name }
@@ -93,14 +96,14 @@ func MeanSquaredError() Loss {
 	return &fn{"mean_squared_error", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		d := op(b, "Sub", yp.Name, float(b, yt))
 		return perSampleMean(b, op(b, "Mul", d, d), len(yp.Shape)), nil
-	}}
+	}, nil}
 }
 
 // MeanAbsoluteError is mean(|y_pred - y_true|, axis=-1).
 func MeanAbsoluteError() Loss {
 	return &fn{"mean_absolute_error", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		return perSampleMean(b, op(b, "Abs", op(b, "Sub", yp.Name, float(b, yt))), len(yp.Shape)), nil
-	}}
+	}, nil}
 }
 
 // MeanAbsolutePercentageError is
@@ -111,7 +114,7 @@ func MeanAbsolutePercentageError() Loss {
 		den := op(b, "Max", op(b, "Abs", t), c(b, Epsilon))
 		d := op(b, "Abs", op(b, "Div", op(b, "Sub", t, yp.Name), den))
 		return op(b, "Mul", perSampleMean(b, d, len(yp.Shape)), c(b, 100)), nil
-	}}
+	}, nil}
 }
 
 // MeanSquaredLogarithmicError is
@@ -122,7 +125,7 @@ func MeanSquaredLogarithmicError() Loss {
 		l2 := op(b, "Log", op(b, "Add", op(b, "Max", float(b, yt), c(b, Epsilon)), c(b, 1)))
 		d := op(b, "Sub", l1, l2)
 		return perSampleMean(b, op(b, "Mul", d, d), len(yp.Shape)), nil
-	}}
+	}, nil}
 }
 
 // Huber is Keras's huber loss with threshold delta (Keras default 1):
@@ -130,13 +133,13 @@ func MeanSquaredLogarithmicError() Loss {
 // delta*|e| - 0.5 delta^2 elsewhere, averaged over the last axis. It is
 // computed as 0.5 q^2 + delta (|e| - q) with q = min(|e|, delta).
 func Huber(delta float64) Loss {
-	return &fn{"huber", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
+	return withConfig(&fn{"huber", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		a := op(b, "Abs", op(b, "Sub", yp.Name, float(b, yt)))
 		q := op(b, "Min", a, c(b, float32(delta)))
 		lin := op(b, "Sub", a, q)
 		v := op(b, "Add", op(b, "Mul", op(b, "Mul", q, q), c(b, 0.5)), op(b, "Mul", lin, c(b, float32(delta))))
 		return perSampleMean(b, v, len(yp.Shape)), nil
-	}}
+	}, nil}, delta != 1, "Huber", map[string]any{"delta": delta})
 }
 
 // LogCosh is mean(log(cosh(y_pred - y_true)), axis=-1), computed as Keras
@@ -146,7 +149,7 @@ func LogCosh() Loss {
 		x := op(b, "Sub", yp.Name, float(b, yt))
 		v := op(b, "Sub", op(b, "Add", x, op(b, "Softplus", op(b, "Mul", x, c(b, -2)))), c(b, 0.6931471805599453))
 		return perSampleMean(b, v, len(yp.Shape)), nil
-	}}
+	}, nil}
 }
 
 // BinaryCrossentropy is Keras's binary_crossentropy, averaged over the last
@@ -155,7 +158,7 @@ func LogCosh() Loss {
 // max(x, 0) - x y + log(1 + exp(-|x|)). labelSmoothing s replaces y with
 // y (1 - s) + s/2.
 func BinaryCrossentropy(fromLogits bool, labelSmoothing float64) Loss {
-	return &fn{"binary_crossentropy", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
+	return withConfig(&fn{"binary_crossentropy", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		t := float(b, yt)
 		if labelSmoothing > 0 {
 			t = op(b, "Add", op(b, "Mul", t, c(b, float32(1-labelSmoothing))), c(b, float32(labelSmoothing/2)))
@@ -172,7 +175,7 @@ func BinaryCrossentropy(fromLogits bool, labelSmoothing float64) Loss {
 			v = op(b, "Neg", op(b, "Add", pos, neg))
 		}
 		return perSampleMean(b, v, len(yp.Shape)), nil
-	}}
+	}, nil}, fromLogits || labelSmoothing != 0, "BinaryCrossentropy", map[string]any{"from_logits": fromLogits, "label_smoothing": labelSmoothing})
 }
 
 // categorical computes -sum(y log p) over the last axis from one-hot or
@@ -192,21 +195,21 @@ func categorical(b *layer.Builder, t string, yp layer.Tensor, fromLogits bool) s
 // CategoricalCrossentropy is Keras's categorical_crossentropy of one-hot
 // (or soft) targets; labelSmoothing s replaces y with y (1-s) + s/classes.
 func CategoricalCrossentropy(fromLogits bool, labelSmoothing float64) Loss {
-	return &fn{"categorical_crossentropy", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
+	return withConfig(&fn{"categorical_crossentropy", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		t := float(b, yt)
 		if labelSmoothing > 0 {
 			n := yp.Shape[len(yp.Shape)-1]
 			t = op(b, "Add", op(b, "Mul", t, c(b, float32(1-labelSmoothing))), c(b, float32(labelSmoothing/float64(n))))
 		}
 		return categorical(b, t, yp, fromLogits), nil
-	}}
+	}, nil}, fromLogits || labelSmoothing != 0, "CategoricalCrossentropy", map[string]any{"from_logits": fromLogits, "label_smoothing": labelSmoothing})
 }
 
 // SparseCategoricalCrossentropy is Keras's sparse_categorical_crossentropy:
 // integer class indices (shape [batch] or [batch, 1], any numeric dtype)
 // against probabilities or logits over the last axis.
 func SparseCategoricalCrossentropy(fromLogits bool) Loss {
-	return &fn{"sparse_categorical_crossentropy", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
+	return withConfig(&fn{"sparse_categorical_crossentropy", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		n := yp.Shape[len(yp.Shape)-1]
 		if n < 0 {
 			return "", fmt.Errorf("loss: sparse_categorical_crossentropy needs a known number of classes, predictions are %v", yp.Shape)
@@ -217,7 +220,7 @@ func SparseCategoricalCrossentropy(fromLogits bool) Loss {
 		}
 		oh := b.Op("OneHot", graph.Attrs{"axis": int64(-1)}, idx, b.Const(tensor.FromInt64s(tensor.Shape{}, []int64{int64(n)})), b.Const(tensor.From(tensor.Shape{2}, []float32{0, 1})))
 		return categorical(b, oh, yp, fromLogits), nil
-	}}
+	}, nil}, fromLogits, "SparseCategoricalCrossentropy", map[string]any{"from_logits": fromLogits})
 }
 
 // KLDivergence is sum(y log(y / p), axis=-1) with y and p clipped to
@@ -227,7 +230,7 @@ func KLDivergence() Loss {
 		t := clip(b, float(b, yt), Epsilon, 1)
 		p := clip(b, yp.Name, Epsilon, 1)
 		return sumLast(b, op(b, "Mul", t, op(b, "Log", op(b, "Div", t, p))), false), nil
-	}}
+	}, nil}
 }
 
 // Poisson is mean(p - y log(p + eps), axis=-1).
@@ -235,7 +238,7 @@ func Poisson() Loss {
 	return &fn{"poisson", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		v := op(b, "Sub", yp.Name, op(b, "Mul", float(b, yt), op(b, "Log", op(b, "Add", yp.Name, c(b, Epsilon)))))
 		return perSampleMean(b, v, len(yp.Shape)), nil
-	}}
+	}, nil}
 }
 
 func hingeTargets(b *layer.Builder, yt layer.Tensor) string {
@@ -251,7 +254,7 @@ func Hinge() Loss {
 	return &fn{"hinge", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		h := op(b, "Relu", op(b, "Sub", c(b, 1), op(b, "Mul", hingeTargets(b, yt), yp.Name)))
 		return perSampleMean(b, h, len(yp.Shape)), nil
-	}}
+	}, nil}
 }
 
 // SquaredHinge is mean(max(1 - y p, 0)^2, axis=-1).
@@ -259,7 +262,7 @@ func SquaredHinge() Loss {
 	return &fn{"squared_hinge", func(b *layer.Builder, yt, yp layer.Tensor) (string, error) {
 		h := op(b, "Relu", op(b, "Sub", c(b, 1), op(b, "Mul", hingeTargets(b, yt), yp.Name)))
 		return perSampleMean(b, op(b, "Mul", h, h), len(yp.Shape)), nil
-	}}
+	}, nil}
 }
 
 // CategoricalHinge is max(max((1 - y) p) - sum(y p) + 1, 0) over the last
@@ -270,7 +273,7 @@ func CategoricalHinge() Loss {
 		pos := sumLast(b, op(b, "Mul", t, yp.Name), false)
 		neg := maxLast(b, op(b, "Mul", op(b, "Sub", c(b, 1), t), yp.Name))
 		return op(b, "Relu", op(b, "Add", op(b, "Sub", neg, pos), c(b, 1))), nil
-	}}
+	}, nil}
 }
 
 // CosineSimilarity is -sum(l2n(y) l2n(p), axis=-1) with
@@ -282,7 +285,7 @@ func CosineSimilarity() Loss {
 			return op(b, "Div", x, op(b, "Sqrt", ss))
 		}
 		return op(b, "Neg", sumLast(b, op(b, "Mul", l2n(float(b, yt)), l2n(yp.Name)), false)), nil
-	}}
+	}, nil}
 }
 
 var byName = map[string]func() Loss{
