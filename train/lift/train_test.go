@@ -117,8 +117,12 @@ func TestFineTuneONNXModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := maxDiff(res[back.Graph.Outputs[0].Name], want[0])
-	t.Logf("exported ONNX vs fine-tuned model: max abs diff %g", d)
+	// The exported model runs other kernels (fused, planned) than the
+	// training graph; float32 rounding then differs by a few ulps of the
+	// logits, which reach the thousands here. Tolerance: 1e-4 absolute, or
+	// 1e-4 relative where values exceed 1 (the Keras references' rule).
+	d := maxRelDiff(res[back.Graph.Outputs[0].Name], want[0])
+	t.Logf("exported ONNX vs fine-tuned model: max diff %g (relative where |value| > 1)", d)
 	if d > 1e-4 {
 		t.Errorf("the exported model differs from the fine-tuned one by %g", d)
 	}
@@ -140,6 +144,16 @@ func readGz(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// maxRelDiff is maxDiff with differences scaled by |y| where |y| > 1.
+func maxRelDiff(x, y *tensor.Tensor) float64 {
+	a, b := x.Float64s(), y.Float64s()
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(a[i]-b[i])/math.Max(1, math.Abs(b[i])))
+	}
+	return d
 }
 
 func maxDiff(x, y *tensor.Tensor) float64 {
