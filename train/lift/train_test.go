@@ -118,13 +118,15 @@ func TestFineTuneONNXModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The exported model runs other kernels (fused, planned) than the
-	// training graph; float32 rounding then differs by a few ulps of the
-	// logits, which reach the thousands here. Tolerance: 1e-4 absolute, or
-	// 1e-4 relative where values exceed 1 (the Keras references' rule).
-	d := maxRelDiff(res[back.Graph.Outputs[0].Name], want[0])
-	t.Logf("exported ONNX vs fine-tuned model: max diff %g (relative where |value| > 1)", d)
-	if d > 1e-4 {
-		t.Errorf("the exported model differs from the fine-tuned one by %g", d)
+	// training graph, so float32 rounding differs. The logits reach the
+	// thousands here and some are sums of such terms that nearly cancel,
+	// so the error scales with the largest output, not with each value:
+	// the tolerance is 1e-5 of the largest |output| (at least 1).
+	got := res[back.Graph.Outputs[0].Name]
+	d, scale := maxDiff(got, want[0]), math.Max(1, maxAbs(want[0]))
+	t.Logf("exported ONNX vs fine-tuned model: max abs diff %g, largest |output| %g", d, scale)
+	if d > 1e-5*scale {
+		t.Errorf("the exported model differs from the fine-tuned one by %g (allowed %g)", d, 1e-5*scale)
 	}
 }
 
@@ -146,14 +148,12 @@ func readGz(t *testing.T, path string) []byte {
 	return b
 }
 
-// maxRelDiff is maxDiff with differences scaled by |y| where |y| > 1.
-func maxRelDiff(x, y *tensor.Tensor) float64 {
-	a, b := x.Float64s(), y.Float64s()
-	d := 0.0
-	for i := range a {
-		d = math.Max(d, math.Abs(a[i]-b[i])/math.Max(1, math.Abs(b[i])))
+func maxAbs(x *tensor.Tensor) float64 {
+	m := 0.0
+	for _, v := range x.Float64s() {
+		m = math.Max(m, math.Abs(v))
 	}
-	return d
+	return m
 }
 
 func maxDiff(x, y *tensor.Tensor) float64 {
