@@ -104,13 +104,103 @@ func (k *pool2d) RunPart(p int, in, out []*tensor.Tensor) {
 }
 
 func (k *pool2d) part(p0, p1 int, x, y []float32) {
-	ninf := float32(math.Inf(-1))
+	// Max pooling with a 2x2 or 3x3 undilated window takes the interior
+	// outputs (window inside the image) on an unrolled path without bounds
+	// tests; the borders and every other case take the general loop.
+	fast := k.max && k.dh == 1 && k.dw == 1 && k.kh == k.kw && (k.kh == 2 || k.kh == 3)
+	owa, owb := 0, 0 // interior columns [owa, owb)
+	if fast {
+		owa = min((k.pw+k.sw-1)/k.sw, k.OW)
+		if k.W-k.kw+k.pw >= 0 {
+			owb = max(min((k.W-k.kw+k.pw)/k.sw+1, k.OW), owa)
+		} else {
+			owb = owa
+		}
+	}
 	for p := p0; p < p1; p++ {
 		xp := x[p*k.H*k.W : (p+1)*k.H*k.W]
 		yp := y[p*k.OH*k.OW : (p+1)*k.OH*k.OW]
 		for oh := 0; oh < k.OH; oh++ {
 			h0 := oh*k.sh - k.ph
-			for ow := 0; ow < k.OW; ow++ {
+			if fast && h0 >= 0 && h0+k.kh <= k.H && owa < owb {
+				k.general(xp, yp, oh, 0, owa)
+				k.maxRow(xp[h0*k.W:(h0+k.kh)*k.W], yp[oh*k.OW+owa:oh*k.OW+owb], owa*k.sw-k.pw)
+				k.general(xp, yp, oh, owb, k.OW)
+				continue
+			}
+			k.general(xp, yp, oh, 0, k.OW)
+		}
+	}
+}
+
+// maxRow writes the maxima of the kh x kh windows of the kh rows rows
+// (each k.W wide) starting at columns w0, w0+sw, ... into dst. As the
+// reference: the window's first element, then strictly greater ones.
+func (k *pool2d) maxRow(rows, dst []float32, w0 int) {
+	W, sw := k.W, k.sw
+	r0 := rows[:W]
+	r1 := rows[W : 2*W]
+	if k.kh == 2 {
+		for i := range dst {
+			w := w0 + i*sw
+			a := r0[w : w+2 : w+2]
+			b := r1[w : w+2 : w+2]
+			m := a[0]
+			if a[1] > m {
+				m = a[1]
+			}
+			if b[0] > m {
+				m = b[0]
+			}
+			if b[1] > m {
+				m = b[1]
+			}
+			dst[i] = m
+		}
+		return
+	}
+	r2 := rows[2*W : 3*W]
+	for i := range dst {
+		w := w0 + i*sw
+		a := r0[w : w+3 : w+3]
+		b := r1[w : w+3 : w+3]
+		c := r2[w : w+3 : w+3]
+		m := a[0]
+		if a[1] > m {
+			m = a[1]
+		}
+		if a[2] > m {
+			m = a[2]
+		}
+		if b[0] > m {
+			m = b[0]
+		}
+		if b[1] > m {
+			m = b[1]
+		}
+		if b[2] > m {
+			m = b[2]
+		}
+		if c[0] > m {
+			m = c[0]
+		}
+		if c[1] > m {
+			m = c[1]
+		}
+		if c[2] > m {
+			m = c[2]
+		}
+		dst[i] = m
+	}
+}
+
+// general pools outputs [owa, owb) of output row oh of one plane.
+func (k *pool2d) general(xp, yp []float32, oh, owa, owb int) {
+	ninf := float32(math.Inf(-1))
+	{
+		{
+			h0 := oh*k.sh - k.ph
+			for ow := owa; ow < owb; ow++ {
 				w0 := ow*k.sw - k.pw
 				best, first := ninf, true
 				var sum float32

@@ -279,7 +279,7 @@ func (g *gemm) run(ws *workspace, i0, i1, j0, j1 int) {
 							kernelTile(kc, ap, bp, c[off:], ldc, g.alpha, beta, ep, ic+ir, jc+jr)
 							continue
 						}
-						asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, g.alpha, 0)
+						microKernel(kc, ap, bp, ws.tmp[:], nr, g.alpha, 0)
 						mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, beta)
 						if ep != nil {
 							ep.applyTile(c[off:], ldc, mm, nn, ic+ir, jc+jr)

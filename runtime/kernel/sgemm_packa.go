@@ -1,7 +1,5 @@
 package kernel
 
-import "github.com/kiln-ml/kiln/runtime/internal/asm"
-
 // PackedA is an m x k left operand packed once into the micro-kernel's
 // panel layout, for constant weights on the A side (a convolution's
 // W [M, C*kh*kw] in Y = W x im2col(X)). It is immutable and may be shared
@@ -108,7 +106,7 @@ func gemmPA(ws *workspace, pa *PackedA, src *bSource, i0, i1, j0, j1 int, c []fl
 						kernelTile(kc, ap, bp, c[off:], ldc, 1, bt, e, ir, jc+jr)
 						continue
 					}
-					asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
+					microKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
 					mergeEdge(c[off:], ldc, ws.tmp[:], mm, nn, bt)
 					if e != nil {
 						e.applyTile(c[off:], ldc, mm, nn, ir, jc+jr)
@@ -160,7 +158,7 @@ func gemmPAImgs(ws *workspace, pa *PackedA, src *bSource, nimg, srcStride, cols 
 						kernelTile(kc, ap, bp, cm[off:], ldc, 1, bt, e, ir, jr)
 						continue
 					}
-					asm.SgemmKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
+					microKernel(kc, ap, bp, ws.tmp[:], nr, 1, 0)
 					mergeEdge(cm[off:], ldc, ws.tmp[:], mm, nn, bt)
 					if e != nil {
 						e.applyTile(cm[off:], ldc, mm, nn, ir, jr)
