@@ -129,8 +129,8 @@ type convGemm struct {
 	splitRows     bool
 	imgBatch      int  // > 0: images per gemmPAImgs call (small images, batch > 1)
 	perImage      bool // parts take whole images and fill their planes just before use
-	units         int // column panels over all images and groups
-	mpanels       int // row panels of a group
+	units         int  // column panels over all images and groups
+	mpanels       int  // row panels of a group
 }
 
 func init() {
