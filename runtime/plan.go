@@ -528,6 +528,10 @@ func (pl *plan) run(ctx context.Context, p *Program, in []*tensor.Tensor, outs [
 func runKernel(s *pstep, env *kernel.Env, in, out []*tensor.Tensor) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if ve, ok := r.(*kernel.ValueError); ok {
+				err = fmt.Errorf("runtime: node %s: %s: %w", s.st.node.Describe(), ve.Msg, ErrEval)
+				return
+			}
 			err = fmt.Errorf("runtime: node %s: kernel %s failed: %v", s.st.node.Describe(), s.kname, r)
 		}
 	}()

@@ -64,6 +64,11 @@ type step struct {
 // or shape); test with errors.Is.
 var ErrInput = errors.New("invalid input")
 
+// ErrEval marks an op that refused the values it was given at run time
+// (an index out of range, a shape computed from the data that does not
+// fit), as opposed to a kernel failure; test with errors.Is.
+var ErrEval = errors.New("the model could not be evaluated on these inputs")
+
 // Compile checks g and prepares it for execution. Every node whose op kiln
 // does not know is reported in one error.
 func Compile(g *graph.Graph, opts ...Options) (*Program, error) {
@@ -514,7 +519,10 @@ func (p *Program) runNode(ctx context.Context, env *scope, s step, in []ops.Valu
 	}
 	outs, err = s.def.Run(ec, in)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrEval) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (%w)", err, ErrEval)
 	}
 	return outs, nil
 }

@@ -34,7 +34,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
+	goruntime "runtime"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -44,6 +44,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -88,7 +89,7 @@ func (c *Config) defaults() {
 		c.MaxQueue = 256
 	}
 	if c.Workers <= 0 {
-		c.Workers = runtime.GOMAXPROCS(0)
+		c.Workers = goruntime.GOMAXPROCS(0)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
@@ -386,6 +387,10 @@ func (s *Server) runError(ctx context.Context, e *entry, err error) *apiError {
 		return &apiError{499, "canceled", "the client closed the request"}
 	case errors.Is(err, kiln.ErrInput):
 		return badRequest("%v", err)
+	case errors.Is(err, runtime.ErrEval):
+		// Well-formed inputs whose values the model cannot take (an index
+		// out of range, say): the client's data, not a server fault.
+		return &apiError{http.StatusUnprocessableEntity, "invalid_value", err.Error()}
 	}
 	return &apiError{http.StatusInternalServerError, "internal", err.Error()}
 }

@@ -204,7 +204,7 @@ func gatherKernel(s *Spec) Kernel {
 					ix += dim
 				}
 				if ix < 0 || ix >= dim {
-					panic(fmt.Sprintf("index %d out of range [%d, %d)", ix, -dim, dim))
+					BadValue("index %d out of range [%d, %d)", ix, -dim, dim)
 				}
 				copy(dst[o:o+inner], src[base+ix*inner:base+(ix+1)*inner])
 				o += inner

@@ -7,6 +7,7 @@
 package kernel
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 
@@ -115,4 +116,16 @@ func Names(domain, op string) []string {
 		out = append(out, e.name)
 	}
 	return out
+}
+
+// ValueError is what a kernel panics with when the values (not the
+// shapes) of its inputs are invalid, such as an index out of range; the
+// runtime reports it as an input error rather than a kernel failure.
+type ValueError struct{ Msg string }
+
+func (e *ValueError) Error() string { return e.Msg }
+
+// BadValue stops a kernel on invalid input values (see ValueError).
+func BadValue(format string, args ...any) {
+	panic(&ValueError{Msg: fmt.Sprintf(format, args...)})
 }
