@@ -65,9 +65,6 @@ func under(path, prefix string) bool {
 }
 
 func TestImportDirections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the go command")
-	}
 	pkgs := list(t)
 	if len(pkgs) < 5 {
 		t.Fatalf("go list found only %d packages", len(pkgs))
@@ -109,9 +106,6 @@ func moreSpecific(path, prefix string) bool {
 
 // TestStaticKrun checks that krun builds without cgo.
 func TestStaticKrun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary")
-	}
 	cmd := exec.Command("go", "build", "-o", t.TempDir()+"/krun", "./cmd/krun")
 	cmd.Dir = "../.."
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")

@@ -12,9 +12,6 @@ import (
 // keep requests in flight: every request the server accepted must get a
 // complete 200 response, and the process must exit 0.
 func TestSIGTERMUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds krun and runs a server")
-	}
 	krun := filepath.Join(t.TempDir(), "krun")
 	build := exec.Command("go", "build", "-o", krun, "./cmd/krun")
 	build.Dir = "../.."
