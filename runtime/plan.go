@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/kiln-ml/kiln/ops"
@@ -32,13 +31,13 @@ type plan struct {
 	inSlots   []int
 	outSlots  []int
 	params    []paramSlot
-	// free holds idle execution states for reuse. A plain list rather than
-	// a sync.Pool: a pool drops its items at every garbage collection, and
-	// an execution state holds every buffer of the plan.
-	freeMu  sync.Mutex
-	free    []*execState
-	broken  atomic.Bool
-	kernels int // steps with a fast kernel (for tests and reports)
+	// bufOff is each buffer's offset in its type's arena slab, or -1 for
+	// a buffer allocated on its own; arena is what the slabs must hold.
+	bufOff     []int
+	arena      []slabNeed
+	arenaBytes int
+	broken     atomic.Bool
+	kernels    int // steps with a fast kernel (for tests and reports)
 	// prog is the program the plan's steps belong to: the compiled
 	// program, or one specialised to the plan's input shapes.
 	prog *Program
@@ -64,16 +63,6 @@ type slotInfo struct {
 type paramSlot struct {
 	slot int
 	t    *tensor.Tensor
-}
-
-// execState is the mutable part of a planned run; each concurrent Run
-// takes its own from the plan's pool.
-type execState struct {
-	slots []*tensor.Tensor
-	ins   [][]*tensor.Tensor
-	outs  [][]*tensor.Tensor
-	vals  []ops.Value
-	env   kernel.Env
 }
 
 var errReplan = errors.New("runtime: a value-dependent shape changed since planning")
@@ -198,7 +187,7 @@ func (p *Program) makePlan(ctx context.Context, in []*tensor.Tensor) (*plan, []o
 				}
 			}
 		}
-		spec := &kernel.Spec{Node: s.node, Threads: p.opts.Threads}
+		spec := &kernel.Spec{Node: s.node, Threads: p.opts.Threads, Packs: p.packs}
 		for _, sl := range ps.in {
 			if sl < 0 {
 				spec.In = append(spec.In, kernel.Arg{})
@@ -207,6 +196,7 @@ func (p *Program) makePlan(ctx context.Context, in []*tensor.Tensor) (*plan, []o
 			a := kernel.Arg{DType: pl.slots[sl].dtype, Shape: pl.slots[sl].shape}
 			if t, ok := p.params[s.node.Inputs[len(spec.In)]]; ok {
 				a.Const = t.(*tensor.Tensor)
+				a.Shared = p.rootParams[s.node.Inputs[len(spec.In)]] == t
 			}
 			spec.In = append(spec.In, a)
 		}
@@ -242,6 +232,7 @@ func (p *Program) makePlan(ctx context.Context, in []*tensor.Tensor) (*plan, []o
 		pl.outSlots = append(pl.outSlots, sl)
 	}
 	pl.assignBuffers()
+	pl.layoutArena()
 	return pl, observed, nil
 }
 
@@ -331,125 +322,58 @@ func (pl *plan) assignBuffers() {
 	}
 }
 
-// newState allocates the buffers and tensor headers of one execution state.
-func (pl *plan) newState(w *kernel.WorkerPool) (*execState, error) {
-	es := &execState{slots: make([]*tensor.Tensor, len(pl.slots))}
-	es.env.Pool = w
-	bufs := make([]*tensor.Tensor, len(pl.bufLens))
-	for i, n := range pl.bufLens {
-		t, err := tensor.NewChecked(pl.bufTypes[i], tensor.Shape{n})
-		if err != nil {
-			return nil, err
-		}
-		bufs[i] = t
-	}
-	for _, ps := range pl.params {
-		es.slots[ps.slot] = ps.t
-	}
-	for i, s := range pl.slots {
-		if s.buf >= 0 {
-			t, err := sliceView(bufs[s.buf], s.shape)
-			if err != nil {
-				return nil, err
-			}
-			es.slots[i] = t
-		}
-	}
-	// Views after their sources (slot order follows step order).
-	for i, s := range pl.slots {
-		if s.view >= 0 {
-			src := es.slots[pl.root(i)]
-			t, err := sliceView(src, s.shape)
-			if err != nil {
-				return nil, err
-			}
-			es.slots[i] = t
-		}
-	}
-	es.ins = make([][]*tensor.Tensor, len(pl.steps))
-	es.outs = make([][]*tensor.Tensor, len(pl.steps))
-	maxIn := 0
-	for i, s := range pl.steps {
-		es.ins[i] = make([]*tensor.Tensor, len(s.in))
-		es.outs[i] = make([]*tensor.Tensor, len(s.out))
-		for j, sl := range s.out {
-			if sl >= 0 {
-				es.outs[i][j] = es.slots[sl]
-			}
-		}
-		if len(s.in) > maxIn {
-			maxIn = len(s.in)
-		}
-	}
-	es.vals = make([]ops.Value, maxIn)
-	return es, nil
-}
-
 // sliceView returns a tensor of the given shape over the first elements of
 // buf's data (shared).
 func sliceView(buf *tensor.Tensor, shape tensor.Shape) (*tensor.Tensor, error) {
+	return sliceAt(buf, 0, shape)
+}
+
+// sliceAt returns a tensor of the given shape over buf's data from element
+// off (shared, capacity capped so a kernel cannot write past it).
+func sliceAt(buf *tensor.Tensor, off int, shape tensor.Shape) (*tensor.Tensor, error) {
 	n := shape.Size()
 	var data any
 	switch d := buf.Data().(type) {
 	case []float32:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []float64:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []tensor.Half:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []tensor.BHalf:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []int8:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []int16:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []int32:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []int64:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []uint8:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []uint16:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []uint32:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []uint64:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []bool:
-		data = d[:n:n]
+		data = window(d, off, n)
 	case []string:
-		data = d[:n:n]
+		data = window(d, off, n)
 	default:
 		// The low-precision types and any others: the tensor package
-		// knows how to slice them.
+		// knows how to slice them (whole buffers only; see arenaType).
+		if off != 0 {
+			return nil, fmt.Errorf("runtime: %s buffers cannot be carved from an arena", buf.DType())
+		}
 		return buf.Prefix(shape)
 	}
 	return tensor.FromSlice(shape, data)
 }
 
-// maxIdleStates bounds the execution states a plan keeps for reuse (one
-// per concurrent Run is needed; more than this are dropped when idle).
-const maxIdleStates = 8
-
-func (pl *plan) getState() *execState {
-	pl.freeMu.Lock()
-	defer pl.freeMu.Unlock()
-	if n := len(pl.free); n > 0 {
-		es := pl.free[n-1]
-		pl.free[n-1] = nil
-		pl.free = pl.free[:n-1]
-		return es
-	}
-	return nil
-}
-
-func (pl *plan) putState(es *execState) {
-	pl.freeMu.Lock()
-	defer pl.freeMu.Unlock()
-	if len(pl.free) < maxIdleStates {
-		pl.free = append(pl.free, es)
-	}
-}
+func window[T any](d []T, off, n int) []T { return d[off : off+n : off+n] }
 
 // matches reports whether the inputs have the plan's signature.
 func (pl *plan) matches(in []*tensor.Tensor) bool {
@@ -466,21 +390,19 @@ func (pl *plan) matches(in []*tensor.Tensor) bool {
 
 // run executes the plan. Outputs are copied into outs (allocated when nil).
 func (pl *plan) run(ctx context.Context, p *Program, in []*tensor.Tensor, outs []*tensor.Tensor) error {
+	states := p.states
 	if pl.prog != nil {
 		p = pl.prog
 	}
-	es := pl.getState()
-	if es == nil {
-		var err error
-		if es, err = pl.newState(p.workers); err != nil {
-			return err
-		}
+	es, err := states.get(pl, p.workers)
+	if err != nil {
+		return err
 	}
 	defer func() {
 		for _, sl := range pl.inSlots {
 			es.slots[sl] = nil // do not keep the caller's inputs alive
 		}
-		pl.putState(es)
+		states.put(es)
 	}()
 	for i, sl := range pl.inSlots {
 		es.slots[sl] = in[i]
@@ -645,6 +567,9 @@ func (p *Program) specialize(in []*tensor.Tensor) *Program {
 	}
 	sp.workers = p.workers
 	sp.passes = p.passes
+	sp.states = p.states
+	sp.packs = p.packs
+	sp.rootParams = p.rootParams
 	return sp
 }
 

@@ -53,6 +53,13 @@ type Program struct {
 	plans    []*plan
 	lastPlan atomic.Pointer[plan]
 	noPlan   atomic.Bool
+	// states and packs are shared by the program and the programs
+	// specialised from it: execution states (see state.go), and weights
+	// packed by kernels. rootParams are the compiled program's weights,
+	// the only constants whose packed forms go in packs.
+	states     *statePool
+	packs      *kernel.PackCache
+	rootParams map[string]ops.Value
 }
 
 type step struct {
@@ -122,7 +129,9 @@ func (p *Program) Close() {
 }
 
 func compile(g *graph.Graph, o Options) (*Program, error) {
-	p := &Program{g: g, opts: o, params: map[string]ops.Value{}, subs: map[*graph.Graph]*Program{}}
+	p := &Program{g: g, opts: o, params: map[string]ops.Value{}, subs: map[*graph.Graph]*Program{},
+		states: &statePool{}, packs: kernel.NewPackCache()}
+	p.rootParams = p.params
 	for _, prm := range g.Params {
 		p.params[prm.Name] = prm.Tensor
 	}

@@ -197,7 +197,7 @@ func newConvGemm(s *Spec, ep Epilogue, residual bool) Kernel {
 	k.pa = make([]*PackedA, group)
 	k.eps = make([]Epilogue, group)
 	for gi := range group {
-		k.pa[gi] = PackA(false, k.mpg, kdim, w[gi*k.mpg*kdim:], kdim)
+		k.pa[gi] = s.PackA(1, false, k.mpg, kdim, w[gi*k.mpg*kdim:], kdim)
 		e := ep
 		if bias != nil {
 			e.Bias = bias[gi*k.mpg : (gi+1)*k.mpg]

@@ -54,7 +54,7 @@ func newGemm(s *Spec, ep Epilogue) Kernel {
 		if g.transB {
 			ldb = g.k
 		}
-		g.pb = PackB(g.transB, g.k, n, s.In[1].Const.F32(), ldb)
+		g.pb = s.PackB(1, g.transB, g.k, n, s.In[1].Const.F32(), ldb)
 	}
 	if len(s.In) > 2 && s.In[2].DType != tensor.Undefined && g.beta != 0 {
 		c := s.In[2]

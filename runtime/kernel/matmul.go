@@ -71,7 +71,7 @@ func newMatMul(s *Spec, ep Epilogue) Kernel {
 	nb := batch.Size()
 	switch {
 	case s.In[1].Const != nil && bBatch == 1 && n > 1:
-		km.pb = PackB(false, k, n, s.In[1].Const.F32(), n)
+		km.pb = s.PackB(1, false, k, n, s.In[1].Const.F32(), n)
 		km.rows = nb * m
 		if aBatch != nb {
 			return nil // A broadcast over a batch only B has: cannot be

@@ -22,6 +22,9 @@ type Arg struct {
 	// Const holds the value when the input is a graph param (weights), so
 	// kernels can pre-pack it once per program.
 	Const *tensor.Tensor
+	// Shared marks a Const that outlives the plan (a weight of the
+	// compiled program), so its packed forms may be kept in Spec.Packs.
+	Shared bool
 }
 
 // Spec is a node instance with concrete types, as the planner sees it.
@@ -30,6 +33,9 @@ type Spec struct {
 	In      []Arg // absent optional inputs have DType Undefined
 	Out     []Arg
 	Threads int
+	// Packs, when set, shares packed Shared constants between the plans
+	// of one program.
+	Packs *PackCache
 }
 
 // Env is what a kernel may use while running: the program's thread pool

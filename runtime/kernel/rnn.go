@@ -114,7 +114,7 @@ func newRNN(s *Spec, gru bool) Kernel {
 	for d := 0; d < k.dirs; d++ {
 		wd := w[d*G*H*k.isz : (d+1)*G*H*k.isz]
 		rd := r[d*G*H*H : (d+1)*G*H*H]
-		k.wp = append(k.wp, PackB(true, k.isz, G*H, wd, k.isz))
+		k.wp = append(k.wp, s.PackB(1, true, k.isz, G*H, wd, k.isz))
 		bias := make([]float32, G*H)
 		var rbh []float32
 		if b != nil {
@@ -143,10 +143,10 @@ func newRNN(s *Spec, gru bool) Kernel {
 		}
 		k.rt = append(k.rt, rt)
 		if gru && !k.lbr {
-			k.rpk = append(k.rpk, PackB(true, H, 2*H, rd, H))
-			k.rpkH = append(k.rpkH, PackB(true, H, H, rd[2*H*H:], H))
+			k.rpk = append(k.rpk, s.PackB(2, true, H, 2*H, rd, H))
+			k.rpkH = append(k.rpkH, s.PackB(2, true, H, H, rd[2*H*H:], H))
 		} else {
-			k.rpk = append(k.rpk, PackB(true, H, G*H, rd, H))
+			k.rpk = append(k.rpk, s.PackB(2, true, H, G*H, rd, H))
 		}
 	}
 	k.ep = make([]Epilogue, k.dirs)
