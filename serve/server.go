@@ -49,14 +49,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// DefaultMaxBatch is Config.MaxBatch's default.
+const DefaultMaxBatch = 8
+
 // Version is the server version reported by GET /v2.
 const Version = "0.1.0"
 
 // Config tunes a Server. Zero values take the defaults in brackets.
 type Config struct {
-	// MaxBatch is the most rows merged into one model run [1: no
-	// batching]. Only models whose inputs and outputs share a leading
-	// dimension of free size are batched.
+	// MaxBatch is the most rows merged into one model run [8; 1 turns
+	// batching off]. Only models whose inputs and outputs share a leading
+	// dimension of free size are batched. With BatchDelay 0 a request
+	// never waits for others, so batching costs nothing under light load
+	// and merges the queue under heavy load.
 	MaxBatch int
 	// BatchDelay is how long a worker holding a request waits for more to
 	// fill a batch [0: take only the requests already queued].
@@ -83,7 +88,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.MaxBatch <= 0 {
-		c.MaxBatch = 1
+		c.MaxBatch = DefaultMaxBatch
 	}
 	if c.MaxQueue <= 0 {
 		c.MaxQueue = 256

@@ -50,8 +50,10 @@ requests in flight and exit 0.
   POST /v1/models/NAME:predict    TensorFlow Serving predict ("instances" or "inputs")
   GET  /metrics                   Prometheus metrics
 
-With --max-batch above 1, concurrent requests for a model with a batch dimension
-are merged into one run of up to that many rows and the results split back.
+Concurrent requests for a model with a batch dimension are merged into one run of
+up to --max-batch rows and the results split back (--max-batch 1 turns this off).
+With --batch-delay 0 only requests already waiting are merged, so a lone request
+is never delayed.
 Logs are JSON lines on standard error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,7 +69,7 @@ Logs are JSON lines on standard error.`,
 	f.StringArrayVar(&o.Models, "model", nil, "a model to serve, as NAME=PATH (repeatable)")
 	f.StringVar(&o.ModelDir, "model-dir", "", "serve every model in DIR: NAME.onnx/.keras/.h5, or NAME/ holding one model file")
 	f.StringVar(&o.Addr, "addr", ":8080", "address to listen on")
-	f.IntVar(&o.MaxBatch, "max-batch", 1, "most rows merged into one model run (1: no batching)")
+	f.IntVar(&o.MaxBatch, "max-batch", serve.DefaultMaxBatch, "most rows merged into one model run (1: no batching)")
 	f.DurationVar(&o.BatchDelay, "batch-delay", 0, "how long to wait for more requests to fill a batch (0: take only those already queued)")
 	f.IntVar(&o.MaxQueue, "max-queue", 256, "requests waiting per model before new ones get 503")
 	f.IntVar(&o.Workers, "workers", 0, "model runs per model at once (default: GOMAXPROCS)")
