@@ -10,8 +10,9 @@ import (
 )
 
 // NewSequential builds a Keras 3 Sequential model from Go layers (made
-// with layer.New or the layer constructors) on inputs of the given shape
-// (batch first, -1 for None) and float32 dtype, and builds its weights.
+// with layer.Make, layer.New or the layer constructors) on inputs of the
+// given shape (batch first, -1 for None) and float32 dtype, and builds its
+// weights. Unnamed layers get Keras's default names.
 // The weights start at zero; call InitWeights for Keras's initializers.
 func NewSequential(name string, inputShape layer.Shape, layers ...layer.Layer) (*Model, error) {
 	if len(layers) == 0 {
@@ -23,6 +24,9 @@ func NewSequential(name string, inputShape layer.Shape, layers ...layer.Layer) (
 	m := &Model{version: layer.Version{Major: 3}, sequential: true, byName: map[string]layer.Layer{}, calls: map[string][]*Call{}}
 	m.LayerName = name
 	m.ClassName = "Sequential"
+	if err := nameLayers(name, layers); err != nil {
+		return nil, err
+	}
 	in := &layer.InputLayer{BatchShape: inputShape.Clone(), DType: "float32"}
 	in.LayerName = layers[0].Name() + "_input"
 	in.ClassName = "InputLayer"
@@ -32,9 +36,6 @@ func NewSequential(name string, inputShape layer.Shape, layers ...layer.Layer) (
 	prev := m.addCall(in, nil)
 	m.implicitInput = true
 	for _, l := range layers {
-		if l.Name() == "" {
-			return nil, fmt.Errorf("train: Sequential model %q: a %s layer has no name", name, l.Class())
-		}
 		if err := m.addLayer(l); err != nil {
 			return nil, err
 		}

@@ -98,6 +98,9 @@ func RegularizerKey(name string) string {
 // Name returns the layer name.
 func (b *Base) Name() string { return b.LayerName }
 
+// SetName renames the layer (before it joins a model).
+func (b *Base) SetName(name string) { b.LayerName = name }
+
 // Class returns the Keras class name.
 func (b *Base) Class() string { return b.ClassName }
 
@@ -230,6 +233,34 @@ func Classes() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Config holds a layer's Keras constructor arguments by their Keras names
+// ({"units": 10, "activation": "softmax"}).
+type Config map[string]any
+
+// Make returns a Keras 3 layer of the given class configured as Keras's
+// constructor would be with the arguments in cfg; omitted arguments take
+// Keras's defaults, and a layer without "name" is named when it joins a
+// model. It is New for code: layer.Make("Dense", layer.Config{"units": 10}).
+func Make(class string, cfg Config) (Layer, error) {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("layer class %s: config: %w", class, err)
+	}
+	if cfg == nil {
+		raw = []byte("{}")
+	}
+	return New(class, raw, &DecodeContext{Version: Version{Major: 3}})
+}
+
+// MustMake is Make that panics on error, for layer literals in code.
+func MustMake(class string, cfg Config) Layer {
+	l, err := Make(class, cfg)
+	if err != nil {
+		panic(err)
+	}
+	return l
 }
 
 // New decodes one layer of the given class from its Keras config.
