@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/kiln-ml/kiln/train/layer"
@@ -338,11 +339,29 @@ func (m *Model) layerConfig(l layer.Layer, d Dialect, rawCfg json.RawMessage) (*
 		}
 	}
 	c.set("name", l.Name())
-	c.set("trainable", layer.BaseOf(l).Trainable())
+	base := layer.BaseOf(l)
+	c.set("trainable", base.Trainable())
+	// Regularizers live outside the layers' Go fields (and may have been
+	// set in Go since the config was read).
+	for _, k := range sortedKeys(base.Regularizers) {
+		c.setRaw(k, base.Regularizers[k])
+	}
+	if _, own := l.(*layer.ActivityRegularization); !own && len(base.Activity) > 0 {
+		c.setRaw("activity_regularizer", base.Activity)
+	}
 	if raw, ok := c.get("dtype"); ok {
 		c.setRaw("dtype", dtypeFor(raw, d))
 	}
 	return c, nil
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // mergeClasses take their inputs as one list argument.

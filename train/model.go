@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/train/layer"
+	"github.com/kiln-ml/kiln/train/loss"
 )
 
 // Call is one application of a layer inside a model (a Keras "node"). A
@@ -511,6 +512,9 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 			return nil, fmt.Errorf("train: model %q: layer %q (%s) lowered to %d outputs, but its Build reported %d", m.Name(), c.Layer.Name(), c.Layer.Class(), len(out), len(c.OutShapes))
 		}
 		vals[c] = out
+		if err := m.activityPenalty(b, c, out); err != nil {
+			return nil, err
+		}
 	}
 	outs := make([]layer.Tensor, len(m.outputs))
 	for i, r := range m.outputs {
@@ -521,6 +525,35 @@ func (m *Model) Lower(b *layer.Builder, in []layer.Tensor) ([]layer.Tensor, erro
 		outs[i] = t
 	}
 	return outs, nil
+}
+
+// activityPenalty adds the penalty of a layer's activity regularizer on
+// each float output of one call to b.Losses: Keras 3 adds it as is, Keras
+// 1 and 2 divide it by the batch size.
+func (m *Model) activityPenalty(b *layer.Builder, c *Call, out []layer.Tensor) error {
+	raw := layer.BaseOf(c.Layer).Activity
+	if len(raw) == 0 {
+		return nil
+	}
+	r, err := loss.RegularizerFromConfig(raw)
+	if err != nil {
+		return fmt.Errorf("train: layer %q (%s): activity_regularizer: %w", c.Layer.Name(), c.Layer.Class(), err)
+	}
+	for _, t := range out {
+		if t.DType != tensor.Float32 && t.DType != tensor.Undefined {
+			continue
+		}
+		p := r.Penalty(b, t.Name)
+		if p == "" {
+			continue
+		}
+		if m.version.Major > 0 && m.version.Major < 3 && len(t.Shape) > 0 {
+			n := b.Op("Gather", graph.Attrs{"axis": int64(0)}, b.Op("Shape", nil, t.Name), b.Const(tensor.Scalar(int64(0))))
+			p = b.Op("Div", nil, p, b.Op("Cast", graph.Attrs{"to": int64(tensor.Float32)}, n))
+		}
+		b.Losses = append(b.Losses, p)
+	}
+	return nil
 }
 
 // buildCall runs a layer's Build (or BuildCall) for one call. A panic in

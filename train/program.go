@@ -135,6 +135,9 @@ func (m *Model) buildProgram(md mode, y []*tensor.Tensor) (*program, error) {
 				total = b.Op("Add", nil, total, v)
 			}
 		}
+		for _, v := range b.Losses {
+			total = b.Op("Add", nil, total, v)
+		}
 		p.loss = total
 		g.Outputs = append(g.Outputs, &graph.Value{Name: total, Type: graph.TensorType(tensor.Float32)})
 	}

@@ -37,8 +37,12 @@ type Builder struct {
 	// (BatchNormalization's moving statistics): after a training step the
 	// weight takes the value the graph computes.
 	Updates []Update
-	seq     int
-	params  map[*Weight]string
+	// Losses lists scalar values lowering added to the loss (activity
+	// regularizer penalties); a training or evaluation graph sums them
+	// into its loss.
+	Losses []string
+	seq    int
+	params map[*Weight]string
 }
 
 // Update is a state update of a training graph: Weight takes the value

@@ -2,14 +2,15 @@ package layer
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
 // Dropout is keras.layers.Dropout and the other regularization layers that
 // are the identity at inference: SpatialDropout1D/2D/3D, GaussianNoise,
-// GaussianDropout, AlphaDropout and ActivityRegularization. Each lowers to
-// an Identity node and keeps the mask.
+// GaussianDropout and AlphaDropout. Each lowers to an Identity node and
+// keeps the mask.
 //
 // When lowering for training, Dropout and SpatialDropout* emit an ONNX
 // Dropout node with the rate (SpatialDropout drops whole channels in Keras;
@@ -25,9 +26,34 @@ type Dropout struct {
 
 func init() {
 	for _, c := range []string{"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-		"GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"} {
+		"GaussianNoise", "GaussianDropout", "AlphaDropout"} {
 		Register(c, func() Layer { return &Dropout{} })
 	}
+	Register("ActivityRegularization", func() Layer { return &ActivityRegularization{} })
+}
+
+// ActivityRegularization is keras.layers.ActivityRegularization: the
+// identity, whose output gets the activity regularizer L1L2(l1, l2), so
+// training adds l1*sum|x| + l2*sum(x^2) of its output to the loss.
+type ActivityRegularization struct {
+	Base
+	L1 float64 `json:"l1"`
+	L2 float64 `json:"l2"`
+}
+
+// Build returns the input shape and sets the activity regularizer.
+func (l *ActivityRegularization) Build(in []Shape) ([]Shape, error) {
+	l.Activity = json.RawMessage(fmt.Sprintf(`{"class_name": "L1L2", "config": {"l1": %v, "l2": %v}}`, l.L1, l.L2))
+	return coreSameShape(l, in)
+}
+
+// Lower is the identity; the penalty is added by the model.
+func (l *ActivityRegularization) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
+	x, err := coreOneT(l, in)
+	if err != nil {
+		return nil, err
+	}
+	return []Tensor{coreIdentity(b, x)}, nil
 }
 
 // Build returns the input shape.

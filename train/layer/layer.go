@@ -77,6 +77,10 @@ type Base struct {
 	// "recurrent_regularizer", ...), as Keras serialises them; training
 	// adds their penalties to the loss.
 	Regularizers map[string]json.RawMessage `json:"-"`
+	// Activity is the layer's activity_regularizer config, when not null:
+	// training adds its penalty on each of the layer's outputs to the loss
+	// (Keras 3: as is; Keras 1 and 2: divided by the batch size).
+	Activity json.RawMessage `json:"-"`
 }
 
 // RegularizerKey is the config key of the regularizer of a weight named
@@ -289,7 +293,11 @@ func New(class string, config json.RawMessage, ctx *DecodeContext) (Layer, error
 	var keys map[string]json.RawMessage
 	if len(config) > 0 && json.Unmarshal(config, &keys) == nil {
 		for k, v := range keys {
-			if strings.HasSuffix(k, "_regularizer") && k != "activity_regularizer" && string(v) != "null" {
+			if k == "activity_regularizer" && string(v) != "null" {
+				l.base().Activity = v
+				continue
+			}
+			if strings.HasSuffix(k, "_regularizer") && string(v) != "null" {
 				if l.base().Regularizers == nil {
 					l.base().Regularizers = map[string]json.RawMessage{}
 				}
