@@ -77,3 +77,38 @@ func TestActivityRegularizerLoss(t *testing.T) {
 		})
 	}
 }
+
+// Plain metrics ignore sample weights and weighted_metrics use them, as in
+// Keras; a name in both is reported as weighted_<name>.
+func TestWeightedMetrics(t *testing.T) {
+	m, err := train.NewSequential("m", layer.Shape{-1, 2}, layer.MustMake("Dense", layer.Config{"units": 2, "use_bias": false}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(m.Layers()[0].Weights()[0].Value.F32(), []float32{1, 0, 0, 1}) // identity: predicts x
+	if err := m.Compile(optimizer.NewSGD(optimizer.SGD{}), loss.MeanSquaredError(), []string{"accuracy"},
+		train.CompileOptions{WeightedMetrics: []string{"accuracy", "mae"}}); err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.From(tensor.Shape{4, 2}, []float32{1, 0, 0, 1, 1, 0, 0, 1})
+	y := tensor.From(tensor.Shape{4, 2}, []float32{1, 0, 0, 1, 0, 1, 1, 0})
+	logs, err := m.TestOnBatch([]*tensor.Tensor{x}, []*tensor.Tensor{y}, []float32{1, 1, 0, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.MetricsNames(), " "); got != "loss accuracy weighted_accuracy mae" {
+		t.Errorf("metric names %q", got)
+	}
+	for k, want := range map[string]float64{"accuracy": 0.5, "weighted_accuracy": 1, "mae": 0} {
+		if got, ok := logs[k]; !ok || math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
+		}
+	}
+	cfg, err := m.CompileConfig(train.Keras3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), `"weighted_metrics":["accuracy","mae"]`) {
+		t.Errorf("compile config lacks the weighted metrics: %s", cfg)
+	}
+}

@@ -24,6 +24,11 @@ type CompileOptions struct {
 	Losses []loss.Loss
 	// LossWeights scales each output's loss in the total (default 1).
 	LossWeights []float64
+	// WeightedMetrics are metrics that, unlike the plain ones, count each
+	// sample with its sample (or class) weight, as Keras's
+	// weighted_metrics. A name the plain metrics also use is reported as
+	// "weighted_" + name.
+	WeightedMetrics []string
 }
 
 // trainState is what Compile attaches to a model.
@@ -32,9 +37,10 @@ type trainState struct {
 	losses      []loss.Loss
 	lossWeights []float64
 	metricNames []string
+	weighted    []string // weighted_metrics
 	// metrics[i] are output i's metrics, resolved at the first batch
 	// (accuracy depends on the target shapes).
-	metrics [][]metric.Metric
+	metrics [][]renamed
 	// trainable are the weights the optimizer updates, in Keras's
 	// trainable_weights order.
 	trainable []*layer.Weight
@@ -72,7 +78,7 @@ func (m *Model) Compile(opt optimizer.Optimizer, l loss.Loss, metrics []string, 
 		o = opts[0]
 	}
 	n := len(m.outputs)
-	ts := &trainState{opt: opt, metricNames: append([]string(nil), metrics...), progs: map[string]*program{}}
+	ts := &trainState{opt: opt, metricNames: append([]string(nil), metrics...), weighted: append([]string(nil), o.WeightedMetrics...), progs: map[string]*program{}}
 	switch {
 	case len(o.Losses) > 0:
 		if len(o.Losses) != n {
@@ -93,7 +99,7 @@ func (m *Model) Compile(opt optimizer.Optimizer, l loss.Loss, metrics []string, 
 			ts.lossWeights[i] = o.LossWeights[i]
 		}
 	}
-	for _, name := range metrics {
+	for _, name := range append(append([]string(nil), metrics...), o.WeightedMetrics...) {
 		if _, err := metric.Get(name, []int{-1, 2}, []int{-1, 2}); err != nil {
 			return fmt.Errorf("train: Compile: %w", err)
 		}
@@ -186,12 +192,20 @@ func (m *Model) MetricsNames() []string {
 	out := []string{"loss"}
 	names := m.OutputNames()
 	for i := range m.outputs {
+		prefix := ""
+		if len(m.outputs) > 1 {
+			prefix = names[i] + "_"
+		}
+		plain := map[string]bool{}
 		for _, mn := range m.training.metricNames {
-			if len(m.outputs) > 1 {
-				out = append(out, names[i]+"_"+mn)
-			} else {
-				out = append(out, mn)
+			out = append(out, prefix+mn)
+			plain[mn] = true
+		}
+		for _, mn := range m.training.weighted {
+			if plain[mn] {
+				mn = "weighted_" + mn
 			}
+			out = append(out, prefix+mn)
 		}
 	}
 	return out
@@ -217,7 +231,7 @@ func (ts *trainState) close() {
 // "optimizer_config"}) or a Keras 3 compile_config ({"optimizer", "loss",
 // "metrics", "loss_weights"}); formats/h5 returns either in
 // Info.CompileConfig. Losses given per output (a list or an object keyed
-// by output name) are honoured; weighted_metrics are refused.
+// by output name) and weighted_metrics are honoured.
 func (m *Model) CompileFromConfig(raw []byte) error {
 	var c struct {
 		Loss            json.RawMessage `json:"loss"`
@@ -291,8 +305,8 @@ func (m *Model) CompileFromConfig(raw []byte) error {
 	if err != nil {
 		return err
 	}
-	if wm, _ := metricNames(c.WeightedMetrics); len(wm) > 0 {
-		return fmt.Errorf("train: compile config: weighted_metrics %v are not supported", wm)
+	if o.WeightedMetrics, err = metricNames(c.WeightedMetrics); err != nil {
+		return err
 	}
 	if len(c.LossWeights) > 0 && string(c.LossWeights) != "null" {
 		if err := json.Unmarshal(c.LossWeights, &o.LossWeights); err != nil {

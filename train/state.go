@@ -60,7 +60,11 @@ func (m *Model) CompileConfig(d Dialect) ([]byte, error) {
 	if len(ts.metricNames) > 0 {
 		metrics = ts.metricNames
 	}
-	c := map[string]any{"loss": l, "loss_weights": lw, "metrics": metrics, "weighted_metrics": nil}
+	weighted := any(nil)
+	if len(ts.weighted) > 0 {
+		weighted = ts.weighted
+	}
+	c := map[string]any{"loss": l, "loss_weights": lw, "metrics": metrics, "weighted_metrics": weighted}
 	if k3 {
 		c["optimizer"] = opt
 		c["run_eagerly"] = false

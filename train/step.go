@@ -20,14 +20,14 @@ func (m *Model) ensureMetrics(y []*tensor.Tensor) error {
 	}
 	names := m.MetricsNames()[1:]
 	k := 0
-	ts.metrics = make([][]metric.Metric, len(m.outputs))
+	ts.metrics = make([][]renamed, len(m.outputs))
 	for i := range m.outputs {
-		for _, mn := range ts.metricNames {
+		for j, mn := range append(append([]string(nil), ts.metricNames...), ts.weighted...) {
 			mt, err := metric.Get(mn, []int(y[i].Shape()), m.outShapes[i])
 			if err != nil {
 				return fmt.Errorf("train: %w", err)
 			}
-			ts.metrics[i] = append(ts.metrics[i], renamed{mt, names[k]})
+			ts.metrics[i] = append(ts.metrics[i], renamed{mt, names[k], j >= len(ts.metricNames)})
 			k++
 		}
 	}
@@ -38,9 +38,28 @@ func (m *Model) ensureMetrics(y []*tensor.Tensor) error {
 type renamed struct {
 	metric.Metric
 	key string
+	// weighted metrics count samples by their weights; the others, as in
+	// Keras, do not.
+	weighted bool
 }
 
 func (r renamed) Name() string { return r.key }
+
+// update adds a batch to every metric.
+func (ts *trainState) updateMetrics(y []*tensor.Tensor, preds func(i int) *tensor.Tensor, sw []float32) error {
+	for i, ms := range ts.metrics {
+		for _, mt := range ms {
+			w := sw
+			if !mt.weighted {
+				w = nil
+			}
+			if err := mt.Update(y[i], preds(i), w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 func (m *Model) resetMetrics() {
 	for _, ms := range m.training.metrics {
@@ -112,12 +131,8 @@ func (m *Model) trainStep(x, y []*tensor.Tensor, sw []float32) (float64, error) 
 		return 0, fmt.Errorf("train: training step: %w", err)
 	}
 	loss := float64(res[p.loss].F32()[0])
-	for i, ms := range ts.metrics {
-		for _, mt := range ms {
-			if err := mt.Update(y[i], res[p.preds[i]], sw); err != nil {
-				return 0, err
-			}
-		}
+	if err := ts.updateMetrics(y, func(i int) *tensor.Tensor { return res[p.preds[i]] }, sw); err != nil {
+		return 0, err
 	}
 	grads := make([]*tensor.Tensor, len(p.grads))
 	for i, gn := range p.grads {
@@ -176,12 +191,8 @@ func (m *Model) testStep(x, y []*tensor.Tensor, sw []float32) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("train: evaluation: %w", err)
 	}
-	for i, ms := range m.training.metrics {
-		for _, mt := range ms {
-			if err := mt.Update(y[i], res[p.preds[i]], sw); err != nil {
-				return 0, err
-			}
-		}
+	if err := m.training.updateMetrics(y, func(i int) *tensor.Tensor { return res[p.preds[i]] }, sw); err != nil {
+		return 0, err
 	}
 	return float64(res[p.loss].F32()[0]), nil
 }
