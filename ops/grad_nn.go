@@ -125,6 +125,48 @@ func init() {
 			e.Op("ReduceSum", kd0, g, other),
 		}[:len(n.Inputs)], nil
 	})
+	RegisterGrad("", "GroupNormalization", gradGroupNorm)
+	// RMSNormalization: with inv = 1/sqrt(mean(x²) + eps) over the axes
+	// [axis, rank), ŷ = x·inv and gh = dY·scale, dX = inv·(gh - ŷ·mean(gh·ŷ))
+	// (the mean is not subtracted, unlike LayerNormalization); dScale sums
+	// dY·ŷ down to scale's shape.
+	RegisterGrad("", "RMSNormalization", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
+		if len(n.Inputs) < 2 {
+			return nil, gErr(n, "RMSNormalization needs X and scale")
+		}
+		x, scale := n.Inputs[0], n.Inputs[1]
+		r, err := gNeedRank(e, n, x)
+		if err != nil {
+			return nil, err
+		}
+		axis := int(n.Attrs.Int("axis", -1))
+		if axis < 0 {
+			axis += r
+		}
+		if axis < 0 || axis >= r {
+			return nil, gErr(n, "axis %d out of range for rank %d", n.Attrs.Int("axis", -1), r)
+		}
+		axes := gInts(e, gRange(axis, r)...)
+		kd := graph.Attrs{"keepdims": int64(1)}
+		eps := float64(n.Attrs.Float("epsilon", 1e-5))
+		ms := e.Op("ReduceMean", kd, gMul(e, x, x), axes)
+		inv := e.Op("Reciprocal", nil, e.Op("Sqrt", nil, gAdd(e, ms, gScalar(e, eps, x))))
+		yh := gMul(e, x, inv)
+		g := dy[0]
+		gh := gMul(e, g, scale)
+		dx := make([]string, len(n.Inputs))
+		m := e.Op("ReduceMean", kd, gMul(e, gh, yh), axes)
+		dx[0] = gMul(e, inv, gSub(e, gh, gMul(e, yh, m)))
+		if gNeeds(e, scale) {
+			dx[1] = gSumTo(e, gMul(e, g, yh), scale)
+		}
+		return dx, nil
+	})
+	// LRN: kiln:LRNGrad (each channel's denominator depends on its
+	// neighbours, so dX gathers over the mirrored channel window).
+	RegisterGrad("", "LRN", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
+		return []string{e.OpN("kiln", "LRNGrad", n.Attrs.Clone(), 1, n.Inputs[0], dy[0])[0]}, nil
+	})
 	// Dropout: dX = dY·mask/(1-ratio) in training mode, dY otherwise. The
 	// mask output must be present (autodiff adds it to Dropout nodes that
 	// omit it).
@@ -244,5 +286,62 @@ func gradBatchNorm(e GradEmitter, n *graph.Node, dy []string) ([]string, error) 
 	// d/dvar of scale·(x-mean)·(var+eps)^-1/2 = -1/2·scale·(x-mean)·inv³.
 	inv3 := gMul(e, inv, gMul(e, inv, inv))
 	dx[4] = gMul(e, sum(gMul(e, g, d)), gMul(e, gMul(e, scale, inv3), gScalar(e, -0.5, vr)))
+	return dx, nil
+}
+
+// gradGroupNorm differentiates GroupNormalization: X [N, C, D...] viewed as
+// [N, G, C/G·D] is normalized over its last axis, exactly LayerNorm's
+// backward pass (gradNormBackward) on that view, with gh = dY·scale taken
+// per channel (opset 21) or per group (kiln_per_group, opset 18's form).
+// dScale and dBias sum dY·x̂ and dY over all but the channel (or group).
+func gradGroupNorm(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
+	if len(n.Inputs) < 3 {
+		return nil, gErr(n, "GroupNormalization needs X, scale and bias")
+	}
+	x, scale, bias := n.Inputs[0], n.Inputs[1], n.Inputs[2]
+	r, err := gNeedRank(e, n, x)
+	if err != nil {
+		return nil, err
+	}
+	if r < 2 {
+		return nil, gErr(n, "X must be [N, C, D...], got rank %d", r)
+	}
+	G := n.Attrs.Int("num_groups", 0)
+	if G < 1 {
+		return nil, gErr(n, "num_groups must be positive, got %d", G)
+	}
+	perGroup := n.Attrs.Int("kiln_per_group", 0) != 0
+	eps := float64(n.Attrs.Float("epsilon", 1e-5))
+	g := dy[0]
+	xs := gShape(e, x)
+	view := gInts(e, 0, G, -1)
+	axes := gInts(e, 2)
+	xh, inv := gradNormalize(e, e.Op("Reshape", nil, x, view), axes, eps)
+	kd0 := graph.Attrs{"keepdims": int64(0)}
+	var gh string
+	if perGroup {
+		gh = gMul(e, e.Op("Reshape", nil, g, view), e.Op("Reshape", nil, scale, gInts(e, -1, 1)))
+	} else {
+		gh = e.Op("Reshape", nil, gMul(e, g, e.Op("Reshape", nil, scale, gInts(e, append([]int64{-1}, gOnes(r-2)...)...))), view)
+	}
+	dx := make([]string, len(n.Inputs))
+	dx[0] = e.Op("Reshape", nil, gradNormBackward(e, gh, xh, inv, axes), xs)
+	if perGroup {
+		both := gInts(e, 0, 2)
+		if gNeeds(e, scale) {
+			dx[1] = e.Op("ReduceSum", kd0, gMul(e, e.Op("Reshape", nil, g, view), xh), both)
+		}
+		if gNeeds(e, bias) {
+			dx[2] = e.Op("ReduceSum", kd0, e.Op("Reshape", nil, g, view), both)
+		}
+		return dx, nil
+	}
+	other := gInts(e, append([]int64{0}, gRange(2, r)...)...)
+	if gNeeds(e, scale) {
+		dx[1] = e.Op("ReduceSum", kd0, gMul(e, g, e.Op("Reshape", nil, xh, xs)), other)
+	}
+	if gNeeds(e, bias) {
+		dx[2] = e.Op("ReduceSum", kd0, g, other)
+	}
 	return dx, nil
 }

@@ -6,8 +6,9 @@ import (
 
 // Gradient rules of the shape and indexing ops. Movement ops move the
 // gradient back (Reshape to the input's run-time shape, Transpose by the
-// inverse permutation); selections scatter it (kiln:SliceGrad,
-// kiln:GatherGrad); broadcasts sum it (kiln:SumToShape).
+// inverse permutation, DepthToSpace by SpaceToDepth); selections scatter it
+// (kiln:SliceGrad, kiln:GatherGrad, kiln:PadGrad); broadcasts sum it
+// (kiln:SumToShape).
 
 func init() {
 	for _, op := range []string{"Reshape", "Flatten", "Squeeze", "Unsqueeze"} {
@@ -81,40 +82,107 @@ func init() {
 		v := e.Op("Reshape", nil, dy[0], e.Op("Concat", graph.Attrs{"axis": int64(0)}, dims...))
 		return []string{e.Op("ReduceSum", graph.Attrs{"keepdims": int64(0)}, v, gInts(e, axes...)), ""}, nil
 	})
-	// Pad (constant mode, non-negative pads): the gradient is the slice of
-	// dY that holds the input.
+	// Pad: in constant mode with constant non-negative pads, X's gradient
+	// is the slice of dY that holds X; otherwise (reflect, edge, wrap,
+	// cropping pads, pads known only at run time) kiln:PadGrad adds every
+	// dY element onto the X element it was copied from. The pad value gets
+	// the sum of dY over the padded positions.
 	RegisterGrad("", "Pad", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
-		if m := n.Attrs.String("mode", "constant"); m != "constant" {
-			return nil, Unsupported(n, "gradient of Pad in %s mode", m)
+		mode := n.Attrs.String("mode", "constant")
+		switch mode {
+		case "constant", "reflect", "edge", "wrap":
+		default:
+			return nil, Unsupported(n, "gradient of Pad in %q mode", mode)
 		}
 		x, pads := n.Inputs[0], n.Inputs[1]
-		if c := gConst(e, pads); c != nil {
-			for _, v := range c.Int64s() {
-				if v < 0 {
-					return nil, Unsupported(n, "gradient of Pad with negative pads %v", c.Int64s())
-				}
-			}
-		}
-		two := e.Op("Reshape", nil, pads, gInts(e, 2, -1))
-		begin := e.Op("Gather", graph.Attrs{"axis": int64(0)}, two, e.Const(scalarI64(0)))
-		size := gShape(e, x)
 		axes := n.Input(3)
-		if axes != "" {
-			size = e.Op("Gather", graph.Attrs{"axis": int64(0)}, size, axes)
-		}
-		end := gAdd(e, begin, size)
-		ins := []string{dy[0], begin, end}
-		if axes != "" {
-			ins = append(ins, axes)
-		}
 		dx := make([]string, len(n.Inputs))
-		dx[0] = e.Op("Slice", nil, ins...)
-		if len(n.Inputs) > 2 && n.Inputs[2] != "" {
-			// The pad value's gradient: everything outside the slice.
+		if mode == "constant" && gNonNegConst(e, pads) {
+			two := e.Op("Reshape", nil, pads, gInts(e, 2, -1))
+			begin := e.Op("Gather", graph.Attrs{"axis": int64(0)}, two, e.Const(scalarI64(0)))
+			size := gShape(e, x)
+			if axes != "" {
+				size = e.Op("Gather", graph.Attrs{"axis": int64(0)}, size, axes)
+			}
+			ins := []string{dy[0], begin, gAdd(e, begin, size)}
+			if axes != "" {
+				ins = append(ins, axes)
+			}
+			dx[0] = e.Op("Slice", nil, ins...)
+		} else {
+			ins := []string{dy[0], gShape(e, x), pads}
+			if axes != "" {
+				ins = append(ins, axes)
+			}
+			dx[0] = e.OpN("kiln", "PadGrad", graph.Attrs{"mode": mode}, 1, ins...)[0]
+		}
+		if v := n.Input(2); v != "" && mode == "constant" && gNeeds(e, v) {
+			// The pad value's gradient: everything that did not come from X.
 			total := e.Op("ReduceSum", graph.Attrs{"keepdims": int64(0)}, dy[0])
 			inner := e.Op("ReduceSum", graph.Attrs{"keepdims": int64(0)}, dx[0])
-			dx[2] = e.Op("Reshape", nil, gSub(e, total, inner), gShape(e, n.Inputs[2]))
+			dx[2] = e.Op("Reshape", nil, gSub(e, total, inner), gShape(e, v))
 		}
 		return dx, nil
 	})
+	// DepthToSpace and SpaceToDepth permute elements, so their gradients
+	// are the inverse permutations: SpaceToDepth undoes DCR DepthToSpace
+	// and vice versa; CRD is undone by the inverse reshape and transpose.
+	RegisterGrad("", "DepthToSpace", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
+		b := n.Attrs.Int("blocksize", 0)
+		if b <= 0 {
+			return nil, gErr(n, "blocksize must be positive, got %d", b)
+		}
+		x := n.Inputs[0]
+		switch mode := n.Attrs.String("mode", "DCR"); mode {
+		case "DCR":
+			return []string{e.Op("SpaceToDepth", graph.Attrs{"blocksize": b}, dy[0])}, nil
+		case "CRD":
+			s := gShape(e, x)
+			dim := func(i int64) string { return e.Op("Slice", nil, s, gInts(e, i), gInts(e, i+1)) }
+			c := e.Op("Div", nil, dim(1), gInts(e, b*b))
+			view := e.Op("Concat", graph.Attrs{"axis": int64(0)}, dim(0), c, dim(2), gInts(e, b), dim(3), gInts(e, b))
+			// dY viewed as [N, c, H, b, W, b] back to [N, c, b, b, H, W].
+			t := e.Op("Transpose", graph.Attrs{"perm": []int64{0, 1, 3, 5, 2, 4}}, e.Op("Reshape", nil, dy[0], view))
+			return []string{e.Op("Reshape", nil, t, s)}, nil
+		default:
+			return nil, gErr(n, "unknown DepthToSpace mode %q (want DCR or CRD)", mode)
+		}
+	})
+	RegisterGrad("", "SpaceToDepth", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
+		b := n.Attrs.Int("blocksize", 0)
+		if b <= 0 {
+			return nil, gErr(n, "blocksize must be positive, got %d", b)
+		}
+		return []string{e.Op("DepthToSpace", graph.Attrs{"blocksize": b, "mode": "DCR"}, dy[0])}, nil
+	})
+	// CumSum: y = L·x along the axis with L (strictly, when exclusive)
+	// lower triangular, so dx = Lᵀ·dy: the cumulative sum of dY run the
+	// other way, with the same exclusive setting.
+	RegisterGrad("", "CumSum", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
+		axis := n.Input(1)
+		if axis == "" {
+			return nil, gErr(n, "CumSum needs its axis input")
+		}
+		rev := int64(1)
+		if n.Attrs.Int("reverse", 0) != 0 {
+			rev = 0
+		}
+		attrs := graph.Attrs{"exclusive": n.Attrs.Int("exclusive", 0), "reverse": rev}
+		return []string{e.Op("CumSum", attrs, dy[0], axis), ""}, nil
+	})
+}
+
+// gNonNegConst reports whether name is a compile-time constant of
+// non-negative integers.
+func gNonNegConst(e GradEmitter, name string) bool {
+	c := gConst(e, name)
+	if c == nil || !c.DType().IsInt() {
+		return false
+	}
+	for _, v := range c.Int64s() {
+		if v < 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/kiln-ml/kiln/ops/tensor"
 )
 
-// Helper ops of the backward pass for convolution and pooling (domain
+// Helper ops of the backward pass for convolution, pooling and LRN (domain
 // "kiln"). Each takes the forward node's attributes unchanged (strides,
 // pads, dilations, auto_pad, group, kernel_shape, ceil_mode,
 // count_include_pad), so the geometry is resolved exactly as the forward
@@ -40,11 +40,73 @@ var MaxPoolGrad = &Def{Name: "MaxPoolGrad", Domain: "kiln", Infer: InferSame(0),
 // added to every in-bounds element of its window.
 var AveragePoolGrad = &Def{Name: "AveragePoolGrad", Domain: "kiln", Infer: InferSame(0), Kernel: gradPoolKernel("avg")}
 
+// LRNGrad is the adjoint of LRN with respect to X (kiln:LRNGrad). Inputs:
+// X and dY; attributes are the forward node's (size, alpha, beta, bias).
+// With d[c] = bias + alpha/size·S[c], S[c] the sum of X² over c's channel
+// window [c-lo, c+hi] (lo = floor((size-1)/2), hi = ceil((size-1)/2)) and
+// Y[c] = X[c]·d[c]^-beta, the output is
+//
+//	dX[j] = dY[j]·d[j]^-beta - 2·beta·alpha/size·X[j]·
+//	        sum over c in [j-hi, j+lo] of dY[c]·X[c]·d[c]^(-beta-1)
+//
+// (the channels whose window holds j), per batch item and spatial position.
+var LRNGrad = &Def{Name: "LRNGrad", Domain: "kiln", Infer: InferSame(0), Kernel: gradLRNKernel}
+
 func init() {
 	Register(ConvGradInput)
 	Register(ConvGradWeight)
 	Register(MaxPoolGrad)
 	Register(AveragePoolGrad)
+	Register(LRNGrad)
+}
+
+func gradLRNKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) < 2 || in[0] == nil || in[1] == nil {
+		return nil, Errorf(n, "needs inputs X and dY")
+	}
+	x, dy := in[0], in[1]
+	if err := nnCheckFloat(n, x, "X"); err != nil {
+		return nil, err
+	}
+	xs := x.Shape()
+	if len(xs) < 2 {
+		return nil, Errorf(n, "X %v must be [N, C, D...]", xs)
+	}
+	if !dy.Shape().Equal(xs) {
+		return nil, Errorf(n, "dY has shape %v, want X's shape %v", dy.Shape(), xs)
+	}
+	size := int(n.Attrs.Int("size", 0))
+	if size < 1 {
+		return nil, Errorf(n, "size must be positive, got %d", size)
+	}
+	alpha := float64(n.Attrs.Float("alpha", 1e-4))
+	beta := float64(n.Attrs.Float("beta", 0.75))
+	bias := float64(n.Attrs.Float("bias", 1))
+	lo, hi := (size-1)/2, (size-1)-(size-1)/2
+	k := alpha / float64(size)
+	xv, dv := x.Float64s(), dy.Float64s()
+	res := make([]float64, len(xv))
+	d := make([]float64, xs[1])
+	t := make([]float64, xs[1]) // dY[c]·X[c]·d[c]^(-beta-1)
+	nnAxisIter(xs, 1, func(base, st, C int) {
+		for c := 0; c < C; c++ {
+			s := 0.0
+			for j := max(0, c-lo); j <= min(C-1, c+hi); j++ {
+				v := xv[base+j*st]
+				s += v * v
+			}
+			d[c] = bias + k*s
+			t[c] = dv[base+c*st] * xv[base+c*st] * math.Pow(d[c], -beta-1)
+		}
+		for j := 0; j < C; j++ {
+			s := 0.0
+			for c := max(0, j-hi); c <= min(C-1, j+lo); c++ {
+				s += t[c]
+			}
+			res[base+j*st] = dv[base+j*st]*math.Pow(d[j], -beta) - 2*beta*k*xv[base+j*st]*s
+		}
+	})
+	return []*tensor.Tensor{nnOut(x.DType(), xs, res)}, nil
 }
 
 // gradConvGeom resolves a convolution's geometry from X's and W's shapes.

@@ -6,7 +6,7 @@ import (
 )
 
 // Helper ops of the backward pass for shape and indexing ops (domain
-// "kiln"). They are the adjoints of broadcasting, Slice and Gather:
+// "kiln"). They are the adjoints of broadcasting, Slice, Gather and Pad:
 // scatter-adds that ONNX can only express through shape arithmetic.
 
 // SumToShape reduces a broadcast gradient back to an operand's shape
@@ -176,6 +176,62 @@ func gradGatherGradKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor,
 				res[b+j] += dv[p]
 				p++
 			}
+		}
+	}
+	return []*tensor.Tensor{nnOut(dy.DType(), s, res)}, nil
+}
+
+// PadGrad is the adjoint of Pad (kiln:PadGrad). Inputs: dY, the data shape
+// S (1-D int64), Pad's pads and optional axes; attribute mode as in Pad.
+// Output dX of shape S: every dY element is added onto the data element
+// Pad copied it from (reflect, edge and wrap copy an element many times, so
+// the copies add up); positions filled with the constant value, and data
+// cropped away by negative pads, get nothing.
+var PadGrad = &Def{Name: "PadGrad", Domain: "kiln", Infer: gradInferToShape(1), Kernel: gradPadGradKernel}
+
+func init() { Register(PadGrad) }
+
+func gradPadGradKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) < 3 || in[0] == nil || in[2] == nil {
+		return nil, Errorf(n, "needs inputs dY, shape and pads")
+	}
+	dy := in[0]
+	if !dy.DType().IsFloat() {
+		return nil, Errorf(n, "dY must be a float tensor, got %v", dy.DType())
+	}
+	s, err := gradShapeInput(n, in[1])
+	if err != nil {
+		return nil, err
+	}
+	pads, err := shpInts(n, in[2], "pads")
+	if err != nil {
+		return nil, err
+	}
+	var axes []int
+	if len(in) > 3 && in[3] != nil {
+		if axes, err = shpInts(n, in[3], "axes"); err != nil {
+			return nil, err
+		}
+	}
+	b, e, err := shpPadAll(n, len(s), pads, axes)
+	if err != nil {
+		return nil, err
+	}
+	mode := n.Attrs.String("mode", "constant")
+	maps := make([][]int, len(s))
+	for i, d := range s {
+		if maps[i], err = shpPadMap(n, d, b[i], e[i], mode); err != nil {
+			return nil, err
+		}
+	}
+	if want := shpShapeOf(maps); !want.Equal(dy.Shape()) {
+		return nil, Errorf(n, "dY has shape %v, want Pad's output shape %v", dy.Shape(), want)
+	}
+	dv := dy.Float64s()
+	res := make([]float64, s.Size())
+	for i, j := range shpProduct(maps, s.Strides()) {
+		if j >= 0 {
+			res[j] += dv[i]
 		}
 	}
 	return []*tensor.Tensor{nnOut(dy.DType(), s, res)}, nil

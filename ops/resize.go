@@ -308,25 +308,22 @@ func nnResizeAxis(n *graph.Node, in, out int, scale float64, roiS, roiE float64)
 	return taps, nil
 }
 
-func nnResizeKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if len(in) < 1 || in[0] == nil {
-		return nil, Errorf(n, "needs input X")
-	}
-	x := in[0]
-	if !x.DType().IsNumeric() {
-		return nil, Errorf(n, "unsupported element type %v", x.DType())
-	}
+// nnResizeTaps resolves a Resize node's geometry for input shape xs: the
+// output shape and, per axis and output index, the input taps (nil for
+// outputs that take the extrapolation value). in holds the node's inputs
+// (X, roi, scales, sizes; entries may be nil or missing). ResizeGrad uses it
+// too, so the forward and backward geometry cannot drift apart.
+func nnResizeTaps(n *graph.Node, xs []int, in []*tensor.Tensor) (out []int, taps [][][]nnTap, err error) {
 	get := func(i int) *tensor.Tensor {
 		if i < len(in) {
 			return in[i]
 		}
 		return nil
 	}
-	xs := []int(x.Shape())
 	r := len(xs)
 	out, scale, axes, err := nnResizePlan(n, xs, get(2), get(3))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	roiS, roiE := make([]float64, r), make([]float64, r)
 	for i := range roiE {
@@ -335,14 +332,14 @@ func nnResizeKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	if n.Attrs.String("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize" {
 		roi := get(1)
 		if roi == nil || roi.Len() != 2*len(axes) {
-			return nil, Errorf(n, "tf_crop_and_resize needs roi with %d entries", 2*len(axes))
+			return nil, nil, Errorf(n, "tf_crop_and_resize needs roi with %d entries", 2*len(axes))
 		}
 		rv := roi.Float64s()
 		for i, a := range axes {
 			roiS[a], roiE[a] = rv[i], rv[len(axes)+i]
 		}
 	}
-	taps := make([][][]nnTap, r)
+	taps = make([][][]nnTap, r)
 	resized := make([]bool, r)
 	for _, a := range axes {
 		resized[a] = true
@@ -356,19 +353,29 @@ func nnResizeKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error
 			taps[d] = t
 			continue
 		}
+		if xs[d] == 0 && out[d] > 0 {
+			return nil, nil, Errorf(n, "cannot resize an empty axis %d to size %d", d, out[d])
+		}
 		if taps[d], err = nnResizeAxis(n, xs[d], out[d], scale[d], roiS[d], roiE[d]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	ext := float64(n.Attrs.Float("extrapolation_value", 0))
-	xv := x.Float64s()
-	xst := tensor.Shape(xs).Strides()
-	res := make([]float64, nnProd(out))
+	return out, taps, nil
+}
+
+// nnResizeWalk visits the weighted sum behind every output: for output
+// position o (flat, row-major) it calls f(o, off, w) once per term, off being
+// the flat input offset (xst are the input strides) and w the product of the
+// per-axis tap weights; for an output that takes the extrapolation value it
+// calls ext(o) instead.
+func nnResizeWalk(out []int, taps [][][]nnTap, xst []int, f func(o, off int, w float64), ext func(o int)) {
+	r := len(out)
 	oidx := make([]int, r)
 	cur := make([][]nnTap, r)
 	cidx := make([]int, r)
 	clen := make([]int, r)
-	for o := range res {
+	total := nnProd(out)
+	for o := 0; o < total; o++ {
 		extrap := false
 		for d := 0; d < r; d++ {
 			cur[d] = taps[d][oidx[d]]
@@ -379,9 +386,8 @@ func nnResizeKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error
 			cidx[d] = 0
 		}
 		if extrap {
-			res[o] = ext
+			ext(o)
 		} else {
-			s := 0.0
 			for {
 				w, off := 1.0, 0
 				for d := 0; d < r; d++ {
@@ -389,15 +395,35 @@ func nnResizeKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error
 					w *= t.w
 					off += t.i * xst[d]
 				}
-				s += w * xv[off]
+				f(o, off, w)
 				if !nnNext(cidx, clen) {
 					break
 				}
 			}
-			res[o] = s
 		}
 		nnNext(oidx, out)
 	}
+}
+
+func nnResizeKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) < 1 || in[0] == nil {
+		return nil, Errorf(n, "needs input X")
+	}
+	x := in[0]
+	if !x.DType().IsNumeric() {
+		return nil, Errorf(n, "unsupported element type %v", x.DType())
+	}
+	xs := []int(x.Shape())
+	out, taps, err := nnResizeTaps(n, xs, in)
+	if err != nil {
+		return nil, err
+	}
+	ext := float64(n.Attrs.Float("extrapolation_value", 0))
+	xv := x.Float64s()
+	res := make([]float64, nnProd(out))
+	nnResizeWalk(out, taps, tensor.Shape(xs).Strides(),
+		func(o, off int, w float64) { res[o] += w * xv[off] },
+		func(o int) { res[o] = ext })
 	if x.DType().IsInt() {
 		for i, v := range res {
 			res[i] = math.Round(v)
