@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -116,6 +117,9 @@ func runServe(o *serveOptions) error {
 	for name, m := range models {
 		logger.Info("model loaded", "model", name, "path", paths[name], "format", m.Format(), "batched", m.Batched())
 	}
+	// Loading held each file and its decoded form at once; hand that
+	// memory back before serving so the server's RSS is what it uses.
+	debug.FreeOSMemory()
 	logger.Info("models ready", "count", len(models), "ms", time.Since(t0).Milliseconds())
 	srv, err := serve.New(models, serve.Config{
 		MaxBatch: o.MaxBatch, BatchDelay: o.BatchDelay, MaxQueue: o.MaxQueue, Workers: o.Workers,

@@ -56,6 +56,10 @@ type Result struct {
 	P99, Max  time.Duration
 	RSSStart  int64 // KiB, after warm-up
 	RSSEnd    int64 // KiB, at the end of the timed load
+	// RSSMid is the RSS halfway through the timed load and RSSPeak the
+	// most seen in it (sampled every 250 ms), so growth shows as a trend
+	// rather than one reading.
+	RSSMid, RSSPeak int64
 	ExitCode  int
 	ExitAfter time.Duration // from SIGTERM to exit
 	lat       []time.Duration
@@ -203,7 +207,9 @@ func Do(ctx context.Context, run Run) (*Result, error) {
 			s.cmd.Process.Signal(syscall.SIGTERM)
 		}}
 	}
+	stopWatch := watchRSS(s.pid(), res, run.Duration)
 	st := drive(ctx, s.client, s.url, s.body, s.run.Conns, run.Duration, term)
+	stopWatch()
 	res.RSSEnd = rss(s.pid())
 	res.add(st)
 	return res, s.stop(res, st, termAt)
@@ -238,10 +244,15 @@ func Pair(ctx context.Context, a, b Run, rounds int) (*Result, *Result, error) {
 		res[i] = &Result{Label: runs[i].Label, ErrorKind: map[string]int{}}
 		res[i].RSSStart = rss(s.pid())
 	}
-	for range rounds {
+	for k := range rounds {
 		for i, s := range srv {
+			stopWatch := watchRSS(s.pid(), res[i], 0)
 			res[i].add(drive(ctx, s.client, s.url, s.body, s.run.Conns, runs[i].Duration/time.Duration(rounds), nil))
+			stopWatch()
 			res[i].RSSEnd = rss(s.pid())
+			if k == (rounds-1)/2 {
+				res[i].RSSMid = res[i].RSSEnd
+			}
 		}
 	}
 	var firstErr error
@@ -457,12 +468,39 @@ func rss(pid int) int64 {
 	return 0
 }
 
+// watchRSS samples a process's RSS into res.RSSPeak until the returned
+// function is called; with half > 0 it also records RSSMid after half/2.
+func watchRSS(pid int, res *Result, half time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				v := rss(pid)
+				res.RSSPeak = max(res.RSSPeak, v)
+				if half > 0 && res.RSSMid == 0 && time.Since(start) >= half/2 {
+					res.RSSMid = v
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // Report prints one line per result.
 func Report(w io.Writer, rs []*Result) {
-	fmt.Fprintf(w, "%-28s %9s %8s %8s %8s %8s %7s %9s %9s %5s\n", "run", "req/s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "rss0_MiB", "rss1_MiB", "exit")
+	fmt.Fprintln(w, "RSS in MiB: after warm-up (start), halfway through the timed load (mid), at its end (end), and the most seen (peak).")
+	fmt.Fprintf(w, "%-28s %9s %8s %8s %8s %8s %7s %7s %7s %7s %7s %5s\n", "run", "req/s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "rss0", "rss_mid", "rss1", "peak", "exit")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-28s %9.1f %8.2f %8.2f %8.2f %8.2f %7d %9.1f %9.1f %5d\n", r.Label, r.Throughput(),
-			ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Errors, float64(r.RSSStart)/1024, float64(r.RSSEnd)/1024, r.ExitCode)
+		fmt.Fprintf(w, "%-28s %9.1f %8.2f %8.2f %8.2f %8.2f %7d %7.1f %7.1f %7.1f %7.1f %5d\n", r.Label, r.Throughput(),
+			ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Errors, float64(r.RSSStart)/1024, float64(r.RSSMid)/1024, float64(r.RSSEnd)/1024, float64(r.RSSPeak)/1024, r.ExitCode)
 		for k, v := range r.ErrorKind {
 			fmt.Fprintf(w, "    %d x %s\n", v, k)
 		}
