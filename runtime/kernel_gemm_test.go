@@ -185,6 +185,18 @@ func TestGemmKernelsMatchReference(t *testing.T) {
 			residual(fused(base, "")),
 		)
 	}
+	// Weights and bias fed at run time (the evaluation graphs of models in
+	// training), fused or not.
+	runtimeW := func(c gemmCase) gemmCase {
+		c.params = map[int]bool{}
+		c.want = c.op + "/f32-runtime-weight"
+		return c
+	}
+	cases = append(cases,
+		runtimeW(conv3), runtimeW(conv1),
+		runtimeW(fused(conv3, "Relu")), runtimeW(fused(conv1, "Tanh")), runtimeW(fused(conv3, "")),
+		runtimeW(residual(fused(conv3, "Relu"))), runtimeW(residual(fused(convBig, "Sigmoid"))),
+	)
 	mmB := mm(tensor.Shape{3, 5, 40}, tensor.Shape{40, 24}, true, "MatMul/f32")
 	mmB.shapes = append(mmB.shapes, tensor.Shape{24})
 	mmB.params = map[int]bool{1: true, 2: true}

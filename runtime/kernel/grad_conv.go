@@ -346,6 +346,38 @@ func (k *convGradInputK) part(col []float32, b0, b1 int, in, out []*tensor.Tenso
 type convRuntimeWK struct {
 	g    *gradConvShape
 	bias bool
+	// FusedConv: a residual input Z added to the output, then the
+	// activation of ep (ep holds no bias: the bias is a run-time input).
+	residual bool
+	ep       Epilogue
+}
+
+// newFusedConvRuntimeW is newConvRuntimeW for kiln FusedConv (evaluation
+// and prediction graphs of models in training take their weights as
+// inputs, and the passes fuse bias, activation and residual into the
+// convolution).
+func newFusedConvRuntimeW(s *Spec) Kernel {
+	ep, ok := fusedEpilogue(s)
+	if !ok {
+		return nil
+	}
+	in := s.In
+	residual := len(in) > 3 && in[3].DType != tensor.Undefined
+	if residual {
+		in = in[:3]
+	}
+	k, _ := newConvRuntimeW(&Spec{Node: s.Node, In: in, Out: s.Out, Threads: s.Threads}).(*convRuntimeWK)
+	if k == nil {
+		return nil
+	}
+	if residual {
+		if s.In[3].DType != tensor.Float32 || !s.In[3].Shape.Equal(s.Out[0].Shape) {
+			return nil
+		}
+		k.residual = true
+	}
+	k.ep = ep
+	return k
 }
 
 func newConvRuntimeW(s *Spec) Kernel {
@@ -413,6 +445,13 @@ func (k *convRuntimeWK) part(col []float32, b0, b1 int, in, out []*tensor.Tensor
 			beta = 1
 		}
 		Sgemm(false, false, g.m, ohw, ckk, 1, w, ckk, cb, ohw, beta, yb, ohw)
+		if k.residual {
+			z := in[3].F32()[b*g.m*ohw : (b+1)*g.m*ohw]
+			for i, v := range z {
+				yb[i] += v
+			}
+		}
+		k.ep.Apply(yb)
 	}
 }
 
@@ -450,4 +489,5 @@ func init() {
 	// Below the constant-weight Conv kernels (which pre-pack W), which
 	// decline a run-time weight.
 	Register("", "Conv", "Conv/f32-runtime-weight", 8, newConvRuntimeW)
+	Register("kiln", "FusedConv", "FusedConv/f32-runtime-weight", 8, newFusedConvRuntimeW)
 }
