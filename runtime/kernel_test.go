@@ -99,6 +99,12 @@ func TestKernelsMatchReference(t *testing.T) {
 		{op: "Transpose", attrs: graph.Attrs{"perm": []int64{0, 2, 3, 1}}, shapes: []tensor.Shape{{2, 5, 6, 7}}},
 		{op: "Transpose", attrs: graph.Attrs{"perm": []int64{0, 3, 1, 2}}, shapes: []tensor.Shape{{2, 5, 6, 70}}},
 		{op: "Transpose", shapes: []tensor.Shape{{33, 65}}},
+		// Large enough to be split over two threads: tiled (NCHW -> NHWC),
+		// rows (a permutation keeping the last dim), and 2-D.
+		{op: "Transpose", attrs: graph.Attrs{"perm": []int64{0, 2, 3, 1}}, shapes: []tensor.Shape{{7, 32, 26, 27}}},
+		{op: "Transpose", attrs: graph.Attrs{"perm": []int64{0, 3, 1, 2}}, shapes: []tensor.Shape{{5, 26, 26, 33}}},
+		{op: "Transpose", attrs: graph.Attrs{"perm": []int64{1, 0, 2}}, shapes: []tensor.Shape{{37, 29, 130}}},
+		{op: "Transpose", shapes: []tensor.Shape{{517, 300}}},
 		{op: "Transpose", attrs: graph.Attrs{"perm": []int64{1, 0, 2}}, shapes: []tensor.Shape{{3, 1, 4}}},
 		{op: "Concat", attrs: graph.Attrs{"axis": int64(1)}, shapes: []tensor.Shape{{2, 3, 4}, {2, 5, 4}, {2, 1, 4}}},
 		{op: "Concat", attrs: graph.Attrs{"axis": int64(-1)}, shapes: []tensor.Shape{{2, 3}, {2, 2}}},

@@ -416,6 +416,9 @@ type transposeK struct {
 	istr []int // input stride (elements) per merged output dim
 	// rows: the last merged dim is contiguous in the input (istr = 1).
 	rows bool
+	// units are what transposeT splits between parts: output rows (rows,
+	// or one merged dim), else R x C blocks of the last two dims.
+	units, parts int
 }
 
 func transposeKernel(s *Spec) Kernel {
@@ -460,15 +463,36 @@ func transposeKernel(s *Spec) Kernel {
 	}
 	k := &transposeK{es: elemSize(s.In[0].DType), n: is.Size(), dims: dims, istr: istr}
 	k.rows = istr[len(istr)-1] == 1
+	if k.rows || len(dims) == 1 {
+		k.units = k.n / dims[len(dims)-1]
+	} else {
+		k.units = k.n / (dims[len(dims)-1] * dims[len(dims)-2])
+	}
+	// Large transposes (the layout changes of training graphs) are split
+	// over the threads; a part moves at least 64K elements.
+	k.parts = max(1, min(s.Threads, k.units, k.n/(1<<16)))
+	if k.es != 4 {
+		k.parts = 1
+	}
 	if k.n == 0 {
 		return KernelFunc(func(*Env, []*tensor.Tensor, []*tensor.Tensor) {})
 	}
 	return k
 }
 
+// RunPart moves part i of k.parts of the units.
+func (k *transposeK) RunPart(i int, in, out []*tensor.Tensor) {
+	u0, u1 := i*k.units/k.parts, (i+1)*k.units/k.parts
+	transposeT(k, in[0].Data(), out[0].Data(), u0, u1)
+}
+
 func (k *transposeK) Run(env *Env, in, out []*tensor.Tensor) {
 	if k.es == 4 {
-		transposeT(k, in[0].Data(), out[0].Data())
+		if k.parts > 1 && env.Pool != nil {
+			env.Pool.ParallelTask(k.parts, k, in, out)
+			return
+		}
+		transposeT(k, in[0].Data(), out[0].Data(), 0, k.units)
 		return
 	}
 	src, dst := rawBytes(in[0]), rawBytes(out[0])
@@ -504,8 +528,10 @@ func (k *transposeK) Run(env *Env, in, out []*tensor.Tensor) {
 
 // transposeT moves 4-byte elements (float32, int32) with typed loads;
 // when the innermost output dim is strided, it walks 2-D tiles of the last
-// two merged dims so that both sides stay in cache.
-func transposeT(k *transposeK, s, d any) {
+// two merged dims so that both sides stay in cache. It moves the output
+// units [u0, u1): rows of the last merged dim when that dim is contiguous
+// in the input, else R x C blocks of the last two.
+func transposeT(k *transposeK, s, d any, u0, u1 int) {
 	var src, dst []uint32
 	switch v := s.(type) {
 	case []float32:
@@ -520,8 +546,9 @@ func transposeT(k *transposeK, s, d any) {
 	r := len(k.dims)
 	if k.rows || r == 1 {
 		var idx [16]int
+		k.unitIndex(idx[:r-1], u0)
 		last := k.dims[r-1]
-		for o := 0; o < len(dst); o += last {
+		for o := u0 * last; o < u1*last; o += last {
 			off := 0
 			for dd := 0; dd < r-1; dd++ {
 				off += idx[dd] * k.istr[dd]
@@ -548,8 +575,9 @@ func transposeT(k *transposeK, s, d any) {
 	R, C := k.dims[r-2], k.dims[r-1]
 	sr, sc := k.istr[r-2], k.istr[r-1]
 	var idx [16]int
+	k.unitIndex(idx[:r-2], u0)
 	const tb = 32
-	for o := 0; o < len(dst); o += R * C {
+	for o := u0 * R * C; o < u1*R*C; o += R * C {
 		off := 0
 		for dd := 0; dd < r-2; dd++ {
 			off += idx[dd] * k.istr[dd]
@@ -573,6 +601,15 @@ func transposeT(k *transposeK, s, d any) {
 			}
 			idx[dd] = 0
 		}
+	}
+}
+
+// unitIndex sets idx to the multi-index (over the leading merged dims
+// len(idx) of them) of output unit u.
+func (k *transposeK) unitIndex(idx []int, u int) {
+	for dd := len(idx) - 1; dd >= 0; dd-- {
+		idx[dd] = u % k.dims[dd]
+		u /= k.dims[dd]
 	}
 }
 
