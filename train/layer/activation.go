@@ -167,6 +167,13 @@ var activations = map[string]func(b *Builder, x string, v Version) string{
 
 // Lower applies the activation to x and returns the result (x itself for
 // linear).
+// Elementwise reports whether the activation acts on each element alone
+// (every Keras activation but softmax and log_softmax, which normalise
+// over the last axis), so it commutes with a transpose.
+func (a Activation) Elementwise() bool {
+	return a.Name != "softmax" && a.Name != "log_softmax"
+}
+
 func (a Activation) Lower(b *Builder, x string) (string, error) {
 	if a.IsLinear() {
 		return x, nil

@@ -206,13 +206,27 @@ func (c *ConvConfig) enter(b *Builder, x string) string {
 
 // leave transposes back to the layer's data format and applies the
 // activation.
+//
+// An elementwise activation is applied before the layout change back to
+// channels-last, so that a following layer's change to channels-first
+// (another convolution, a pooling) cancels against it: in training graphs,
+// where the activation's value is kept for the backward pass, that saves
+// two full transposes per layer each way.
 func (c *ConvConfig) leave(b *Builder, y string, in Tensor, shape Shape) ([]Tensor, error) {
+	var err error
+	early := !c.channelsFirst && c.Activation.Elementwise()
+	if early {
+		if y, err = c.Activation.Lower(b, y); err != nil {
+			return nil, err
+		}
+	}
 	if !c.channelsFirst {
 		y = convToLast(b, y, c.rank)
 	}
-	y, err := c.Activation.Lower(b, y)
-	if err != nil {
-		return nil, err
+	if !early {
+		if y, err = c.Activation.Lower(b, y); err != nil {
+			return nil, err
+		}
 	}
 	return []Tensor{{Name: y, Shape: shape, DType: in.DType}}, nil
 }
