@@ -13,9 +13,9 @@ import (
 
 func init() {
 	// relu: g*(x > 0).
+	// relu: g where y > 0 (from the output, see ReluGrad).
 	RegisterGrad("", "Relu", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {
-		x := n.Inputs[0]
-		return []string{e.Op("Where", nil, e.Op("Greater", nil, x, gScalar(e, 0, x)), dy[0], gScalar(e, 0, dy[0]))}, nil
+		return e.OpN("kiln", "ReluGrad", nil, 1, dy[0], n.Outputs[0]), nil
 	})
 	// leaky_relu: g*(x > 0 ? 1 : alpha).
 	RegisterGrad("", "LeakyRelu", func(e GradEmitter, n *graph.Node, dy []string) ([]string, error) {

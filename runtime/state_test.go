@@ -146,3 +146,21 @@ func TestConcurrentShapes(t *testing.T) {
 		t.Errorf("%d idle states hold %d bytes; budget %d", idle, held, budget)
 	}
 }
+
+// kiln:ReluGrad's fast kernel matches its reference, zeros included.
+func TestReluGradKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	dy := randTensor(r, tensor.Shape{3, 70000})
+	y := randTensor(r, tensor.Shape{3, 70000})
+	for i, v := range y.F32() {
+		if v < 0 || i%7 == 0 {
+			y.F32()[i] = 0
+		}
+	}
+	g := &graph.Graph{
+		Inputs:  []*graph.Value{{Name: "dy", Type: graph.TensorType(tensor.Float32, 3, 70000)}, {Name: "y", Type: graph.TensorType(tensor.Float32, 3, 70000)}},
+		Outputs: []*graph.Value{{Name: "dx", Type: graph.TensorType(tensor.Float32, 3, 70000)}},
+		Nodes:   []*graph.Node{{Name: "g", Domain: "kiln", Op: "ReluGrad", Inputs: []string{"dy", "y"}, Outputs: []string{"dx"}, Attrs: graph.Attrs{}}},
+	}
+	checkAgainstReference(t, "ReluGrad", g, []*tensor.Tensor{dy, y}, 0, 0, 1, true)
+}

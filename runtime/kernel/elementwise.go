@@ -71,7 +71,54 @@ func (c *chunked) RunPart(_ *Env, p, n int, in, out []*tensor.Tensor) {
 
 func attrF(s *Spec, name string, def float32) float32 { return s.Node.Attrs.Float(name, def) }
 
+// sliceF32 registers a float32 unary kernel whose body is a loop over a
+// slice, ahead of unaryF32's per-element function (for the ops training
+// graphs run on every activation).
+func sliceF32(op string, body func(y, x []float32)) {
+	Register("", op, op+"/f32-loop", 11, func(s *Spec) Kernel {
+		if len(s.In) != 1 || len(s.Out) != 1 || !allF32(s.In) || !allF32(s.Out) {
+			return nil
+		}
+		return &chunked{n: s.Out[0].Shape.Size(), body: func(lo, hi int, in, out []*tensor.Tensor) {
+			body(out[0].F32()[lo:hi], in[0].F32()[lo:hi])
+		}}
+	})
+}
+
 func init() {
+	// kiln:ReluGrad(dY, Y): dY where Y > 0, in one pass.
+	Register("kiln", "ReluGrad", "ReluGrad/f32", 10, func(s *Spec) Kernel {
+		if len(s.In) != 2 || len(s.Out) != 1 || !allF32(s.In) || !allF32(s.Out) || !s.In[0].Shape.Equal(s.In[1].Shape) {
+			return nil
+		}
+		return &chunked{n: s.Out[0].Shape.Size(), body: func(lo, hi int, in, out []*tensor.Tensor) {
+			g, y, dx := in[0].F32()[lo:hi], in[1].F32()[lo:hi], out[0].F32()[lo:hi]
+			y, dx = y[:len(g)], dx[:len(g)]
+			for i, v := range g {
+				if y[i] > 0 {
+					dx[i] = v
+				} else {
+					dx[i] = 0
+				}
+			}
+		}}
+	})
+	sliceF32("Relu", func(y, x []float32) {
+		y = y[:len(x)]
+		for i, v := range x {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = 0
+			}
+		}
+	})
+	sliceF32("Neg", func(y, x []float32) {
+		y = y[:len(x)]
+		for i, v := range x {
+			y[i] = -v
+		}
+	})
 	same := func(g func(float32) float32) func(*Spec) func(float32) float32 {
 		return func(*Spec) func(float32) float32 { return g }
 	}
