@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/internal/asm"
 )
 
 // 2-D MaxPool and AveragePool (NCHW, float32; strides, dilations, pads,
@@ -141,6 +142,10 @@ func (k *pool2d) maxRow(rows, dst []float32, w0 int) {
 	r0 := rows[:W]
 	r1 := rows[W : 2*W]
 	if k.kh == 2 {
+		if sw == 2 {
+			asm.MaxPool2x2(dst, r0[w0:], r1[w0:])
+			return
+		}
 		for i := range dst {
 			w := w0 + i*sw
 			a := r0[w : w+2 : w+2]
