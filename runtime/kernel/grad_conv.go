@@ -409,21 +409,30 @@ func (k *convRuntimeWK) Run(env *Env, in, out []*tensor.Tensor) {
 	g := k.g
 	parts := gradConvParts(env, g.n, g.n*g.m*g.ckk()*g.ohw())
 	sc := env.Scratch(parts * k.colLen())
-	if parts == 1 {
-		k.part(sc, 0, g.n, in, out)
-		return
-	}
+	// The epilogue holds this run's bias, so it lives in the pooled task
+	// (a kernel is shared by concurrent runs; a local would escape).
 	t := gradTasks.Get().(*gradConvTask)
 	t.fwd, t.sc, t.parts = k, sc, parts
-	env.Pool.ParallelTask(parts, t, in, out)
+	t.ep = k.ep
+	if k.bias {
+		t.ep.Bias, t.ep.BiasPerRow = in[2].F32(), true
+	}
+	if parts == 1 {
+		k.part(sc, 0, g.n, in, out, t.epilogue())
+	} else {
+		env.Pool.ParallelTask(parts, t, in, out)
+	}
 	*t = gradConvTask{}
 	gradTasks.Put(t)
 }
 
-func (k *convRuntimeWK) part(col []float32, b0, b1 int, in, out []*tensor.Tensor) {
+func (k *convRuntimeWK) part(col []float32, b0, b1 int, in, out []*tensor.Tensor, epp *Epilogue) {
 	g := k.g
 	x, w, y := in[0].F32(), in[1].F32(), out[0].F32()
 	ckk, ohw, chw := g.ckk(), g.ohw(), g.c*g.hw()
+	// Bias and activation are applied in the GEMM's epilogue ep (nil for
+	// none), on tiles still in cache; a residual is copied into the output
+	// first and accumulated (beta = 1).
 	for b := b0; b < b1; b++ {
 		xb := x[b*chw : (b+1)*chw]
 		yb := y[b*g.m*ohw : (b+1)*g.m*ohw]
@@ -433,25 +442,11 @@ func (k *convRuntimeWK) part(col []float32, b0, b1 int, in, out []*tensor.Tensor
 			cb = col
 		}
 		beta := float32(0)
-		if k.bias {
-			bias := in[2].F32()
-			for m := 0; m < g.m; m++ {
-				r := yb[m*ohw : (m+1)*ohw]
-				v := bias[m]
-				for i := range r {
-					r[i] = v
-				}
-			}
+		if k.residual {
+			copy(yb, in[3].F32()[b*g.m*ohw:(b+1)*g.m*ohw])
 			beta = 1
 		}
-		Sgemm(false, false, g.m, ohw, ckk, 1, w, ckk, cb, ohw, beta, yb, ohw)
-		if k.residual {
-			z := in[3].F32()[b*g.m*ohw : (b+1)*g.m*ohw]
-			for i, v := range z {
-				yb[i] += v
-			}
-		}
-		k.ep.Apply(yb)
+		SgemmParallel(nil, false, false, g.m, ohw, ckk, 1, w, ckk, cb, ohw, beta, yb, ohw, epp)
 	}
 }
 
@@ -465,6 +460,16 @@ type gradConvTask struct {
 	fwd    *convRuntimeWK
 	sc     []float32
 	parts  int
+	ep     Epilogue // fwd's epilogue for this run
+}
+
+// epilogue returns the forward convolution's epilogue, nil when it has
+// nothing to do.
+func (t *gradConvTask) epilogue() *Epilogue {
+	if t.ep.Bias == nil && t.ep.Act == ActNone {
+		return nil
+	}
+	return &t.ep
 }
 
 var gradTasks = sync.Pool{New: func() any { return new(gradConvTask) }}
@@ -479,7 +484,7 @@ func (t *gradConvTask) RunPart(p int, in, out []*tensor.Tensor) {
 		t.input.part(t.sc[p*per:(p+1)*per], n*p/t.parts, n*(p+1)/t.parts, in, out)
 	default:
 		n, per := t.fwd.g.n, t.fwd.colLen()
-		t.fwd.part(t.sc[p*per:(p+1)*per], n*p/t.parts, n*(p+1)/t.parts, in, out)
+		t.fwd.part(t.sc[p*per:(p+1)*per], n*p/t.parts, n*(p+1)/t.parts, in, out, t.epilogue())
 	}
 }
 
