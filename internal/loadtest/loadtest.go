@@ -62,6 +62,9 @@ type Result struct {
 	RSSMid, RSSPeak int64
 	ExitCode  int
 	ExitAfter time.Duration // from SIGTERM to exit
+	// LogTail holds the server's last log lines when it exited other than
+	// with 0, to say why.
+	LogTail []string
 	lat       []time.Duration
 }
 
@@ -82,7 +85,11 @@ type server struct {
 	body   []byte
 	client *http.Client
 	tr     *http.Transport
+	tailMu sync.Mutex
+	tail   []string // the last log lines (request logs left out)
 }
+
+const tailLines = 8
 
 // start runs `krun serve` for run and waits until it serves.
 func start(run Run) (*server, error) {
@@ -107,6 +114,14 @@ func start(run Run) (*server, error) {
 			line := sc.Bytes()
 			if run.Log != nil {
 				fmt.Fprintf(run.Log, "%s\n", line)
+			}
+			if !bytes.Contains(line, []byte(`"msg":"request"`)) {
+				s.tailMu.Lock()
+				s.tail = append(s.tail, string(line))
+				if len(s.tail) > tailLines {
+					s.tail = s.tail[1:]
+				}
+				s.tailMu.Unlock()
 			}
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal(line, &rec) == nil && rec.Msg == "serving" && rec.Addr != "" {
@@ -182,6 +197,12 @@ func (s *server) stop(res *Result, st *stats, termAt time.Time) error {
 	var ee *exec.ExitError
 	if errors.As(werr, &ee) {
 		res.ExitCode = ee.ExitCode()
+		s.tailMu.Lock()
+		res.LogTail = append([]string(nil), s.tail...)
+		s.tailMu.Unlock()
+		if werr != nil && len(res.LogTail) == 0 {
+			res.LogTail = []string{werr.Error()}
+		}
 	} else if werr != nil {
 		return werr
 	}
@@ -503,6 +524,12 @@ func Report(w io.Writer, rs []*Result) {
 			ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Errors, float64(r.RSSStart)/1024, float64(r.RSSMid)/1024, float64(r.RSSEnd)/1024, float64(r.RSSPeak)/1024, r.ExitCode)
 		for k, v := range r.ErrorKind {
 			fmt.Fprintf(w, "    %d x %s\n", v, k)
+		}
+		if r.ExitCode != 0 {
+			fmt.Fprintf(w, "    exit %d; the server's last log lines:\n", r.ExitCode)
+			for _, l := range r.LogTail {
+				fmt.Fprintf(w, "      %s\n", l)
+			}
 		}
 	}
 }
