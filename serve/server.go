@@ -215,6 +215,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ln.Close()
 	conns.drain(sctx, 250*time.Millisecond)
 	err := hs.Shutdown(sctx)
+	if errors.Is(err, net.ErrClosed) {
+		// Shutdown closes the listeners it still tracks; ours is closed
+		// already, and hs.Serve may not have returned and untracked it
+		// yet when no connection was left to drain.
+		err = nil
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) && err == nil {
 		err = serr
 	}
