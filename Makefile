@@ -81,6 +81,7 @@ fuzz:
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzKerasZip -fuzztime 30s
 	$(GO) test ./formats/h5 -run '^$$' -fuzz FuzzSniff -fuzztime 30s
 	$(GO) test ./serve -run '^$$' -fuzz FuzzDecodeRequest -fuzztime 30s
+	$(GO) test ./serve -run '^$$' -fuzz FuzzV2FastPath -fuzztime 30s
 	$(GO) test ./train -run '^$$' -fuzz FuzzConfigJSON -fuzztime 30s
 
 # Every loadable Keras corpus model exported to ONNX and compared with itself

@@ -25,11 +25,22 @@ const maxDepth = 32
 // accept the NaN, Infinity and -Infinity tokens, as TensorFlow Serving's
 // JSON does.
 func parseTensorJSON(data []byte, dt tensor.DType) (*tensor.Tensor, error) {
+	return parseTensor(data, dt, false)
+}
+
+// parseTensorStrict is parseTensorJSON for data that must be plain JSON
+// (the Open Inference Protocol's): no NaN or Infinity tokens, numbers in
+// JSON's grammar, strings with JSON's escapes only.
+func parseTensorStrict(data []byte, dt tensor.DType) (*tensor.Tensor, error) {
+	return parseTensor(data, dt, true)
+}
+
+func parseTensor(data []byte, dt tensor.DType, strict bool) (*tensor.Tensor, error) {
 	b, err := newBuilder(dt)
 	if err != nil {
 		return nil, err
 	}
-	p := &tparser{s: data, b: b}
+	p := &tparser{s: data, b: b, strict: strict}
 	for i := range p.dims {
 		p.dims[i] = -1
 	}
@@ -55,6 +66,8 @@ type tparser struct {
 	dims [maxDepth]int // length of the lists at each depth, fixed by the first; -1 before
 	leaf int           // depth of the elements, -1 until the first is seen
 	seen bool
+	// strict: plain JSON only (see parseTensorStrict).
+	strict bool
 }
 
 func (p *tparser) errorf(format string, args ...any) error {
@@ -108,6 +121,8 @@ func (p *tparser) value(depth int) error {
 		return p.wrap(p.b.addBool(false))
 	case c == 'n' && p.lit("null"):
 		return p.errorf("null is not a tensor element")
+	case p.strict && (c == 'N' || c == 'I' || (c == '-' && p.i+1 < len(p.s) && p.s[p.i+1] == 'I')):
+		return p.errorf("malformed JSON: %s is not a JSON value", p.near())
 	case c == 'N' && p.lit("NaN"):
 		return p.wrap(p.b.addSpecial(math.NaN()))
 	case c == 'I' && p.lit("Infinity"):
@@ -126,6 +141,10 @@ func (p *tparser) value(depth int) error {
 			break
 		}
 		tok := p.s[start:p.i]
+		if p.strict && !jsonNumber(tok) {
+			p.i = start
+			return p.errorf("malformed JSON: %s is not a JSON number", p.near())
+		}
 		return p.wrap(p.b.addNumber(unsafe.String(&tok[0], len(tok))))
 	}
 	return p.errorf("unexpected %s", p.near())
@@ -198,6 +217,45 @@ func (p *tparser) list(depth int) error {
 	return nil
 }
 
+// jsonNumber reports whether tok is a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(tok []byte) bool {
+	i := 0
+	if i < len(tok) && tok[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(tok) && tok[i] >= '0' && tok[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(tok) && tok[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(tok) && tok[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		if i < len(tok) && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(tok)
+}
+
 // str reads a JSON string literal.
 func (p *tparser) str() (string, error) {
 	start := p.i
@@ -216,7 +274,13 @@ func (p *tparser) str() (string, error) {
 			if !escaped {
 				return string(raw[1 : len(raw)-1]), nil
 			}
-			s, err := strconv.Unquote(string(raw))
+			var s string
+			var err error
+			if p.strict {
+				err = json.Unmarshal(raw, &s)
+			} else {
+				s, err = strconv.Unquote(string(raw))
+			}
 			if err != nil {
 				return "", p.errorf("bad string literal")
 			}

@@ -225,7 +225,7 @@ func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request) {
 // order, and the indices of the outputs to return.
 func decodeV2(body []byte, m *kiln.Model) ([]*tensor.Tensor, []int, *v2Request, *apiError) {
 	var req v2Request
-	if aerr := decodeJSON(body, &req); aerr != nil {
+	if aerr := decodeV2Request(body, &req); aerr != nil {
 		return nil, nil, nil, aerr
 	}
 	ins := m.Inputs()
@@ -338,7 +338,7 @@ func decodeV2Input(ri v2RequestInput, want kiln.TensorInfo) (*tensor.Tensor, *ap
 	if len(ri.Data) == 0 || string(ri.Data) == "null" {
 		return nil, badRequest("input %q has no \"data\"", ri.Name)
 	}
-	t, err := parseTensorJSON(ri.Data, dt)
+	t, err := parseTensorStrict(ri.Data, dt)
 	if err != nil {
 		return nil, badRequest("input %q: %v", ri.Name, err)
 	}

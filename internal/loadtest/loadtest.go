@@ -62,6 +62,9 @@ type Result struct {
 	RSSMid, RSSPeak int64
 	ExitCode  int
 	ExitAfter time.Duration // from SIGTERM to exit
+	// MeanBatch is the mean number of requests per model run, from the
+	// server's kiln_batch_requests histogram (0 when not read).
+	MeanBatch float64
 	// LogTail holds the server's last log lines when it exited other than
 	// with 0, to say why.
 	LogTail []string
@@ -176,6 +179,7 @@ func (res *Result) add(st *stats) {
 func (s *server) stop(res *Result, st *stats, termAt time.Time) error {
 	defer s.tr.CloseIdleConnections()
 	if termAt.IsZero() {
+		res.MeanBatch = s.meanBatch()
 		termAt = time.Now()
 		s.cmd.Process.Signal(syscall.SIGTERM)
 	}
@@ -207,6 +211,37 @@ func (s *server) stop(res *Result, st *stats, termAt time.Time) error {
 		return werr
 	}
 	return nil
+}
+
+// meanBatch reads the mean requests per model run from /metrics.
+func (s *server) meanBatch() float64 {
+	resp, err := s.client.Get(strings.TrimSuffix(s.url, "/v2/models/"+s.run.Model+"/infer") + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var sum, count float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(f[0], "kiln_batch_requests_sum"):
+			sum += v
+		case strings.HasPrefix(f[0], "kiln_batch_requests_count"):
+			count += v
+		}
+	}
+	if count == 0 {
+		return 0
+	}
+	return sum / count
 }
 
 // Do starts the server, loads it, stops it and reports.
@@ -517,11 +552,11 @@ func watchRSS(pid int, res *Result, half time.Duration) (stop func()) {
 
 // Report prints one line per result.
 func Report(w io.Writer, rs []*Result) {
-	fmt.Fprintln(w, "RSS in MiB: after warm-up (start), halfway through the timed load (mid), at its end (end), and the most seen (peak).")
-	fmt.Fprintf(w, "%-28s %9s %8s %8s %8s %8s %7s %7s %7s %7s %7s %5s\n", "run", "req/s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "rss0", "rss_mid", "rss1", "peak", "exit")
+	fmt.Fprintln(w, "batch: mean requests per model run. RSS in MiB: after warm-up (rss0), halfway through the timed load (rss_mid), at its end (rss1), and the most seen (peak).")
+	fmt.Fprintf(w, "%-28s %9s %8s %8s %8s %8s %7s %6s %7s %7s %7s %7s %5s\n", "run", "req/s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "batch", "rss0", "rss_mid", "rss1", "peak", "exit")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-28s %9.1f %8.2f %8.2f %8.2f %8.2f %7d %7.1f %7.1f %7.1f %7.1f %5d\n", r.Label, r.Throughput(),
-			ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Errors, float64(r.RSSStart)/1024, float64(r.RSSMid)/1024, float64(r.RSSEnd)/1024, float64(r.RSSPeak)/1024, r.ExitCode)
+		fmt.Fprintf(w, "%-28s %9.1f %8.2f %8.2f %8.2f %8.2f %7d %6.2f %7.1f %7.1f %7.1f %7.1f %5d\n", r.Label, r.Throughput(),
+			ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Errors, r.MeanBatch, float64(r.RSSStart)/1024, float64(r.RSSMid)/1024, float64(r.RSSEnd)/1024, float64(r.RSSPeak)/1024, r.ExitCode)
 		for k, v := range r.ErrorKind {
 			fmt.Fprintf(w, "    %d x %s\n", v, k)
 		}

@@ -29,7 +29,7 @@ func main() {
 	conns := flag.Int("conns", 32, "concurrent connections")
 	dur := flag.Duration("duration", 10*time.Second, "timed load per run")
 	warm := flag.Duration("warmup", 2*time.Second, "untimed load before each run")
-	batch := flag.String("batch", "--max-batch=8", "krun serve flags for the batched runs")
+	batch := flag.String("batch", "--max-batch=8 --batch-delay=500us", "krun serve flags for the batched runs (a short delay lets the queue fill when the server keeps up with the clients)")
 	common := flag.String("serve-flags", "--timeout=10m", "krun serve flags for every run; the long timeout lets slow models queue 32 requests without 503s")
 	rounds := flag.Int("rounds", 6, "alternate the two configurations in this many windows")
 	verbose := flag.Bool("v", false, "show the server logs")
