@@ -50,25 +50,25 @@ type Result struct {
 	// Refused counts requests the server never accepted (connection
 	// refused or closed before the request was read), seen only after
 	// SIGTERM.
-	Refused   int
-	Elapsed   time.Duration
-	P50, P90  time.Duration
-	P99, Max  time.Duration
-	RSSStart  int64 // KiB, after warm-up
-	RSSEnd    int64 // KiB, at the end of the timed load
+	Refused  int
+	Elapsed  time.Duration
+	P50, P90 time.Duration
+	P99, Max time.Duration
+	RSSStart int64 // KiB, after warm-up
+	RSSEnd   int64 // KiB, at the end of the timed load
 	// RSSMid is the RSS halfway through the timed load and RSSPeak the
 	// most seen in it (sampled every 250 ms), so growth shows as a trend
 	// rather than one reading.
 	RSSMid, RSSPeak int64
-	ExitCode  int
-	ExitAfter time.Duration // from SIGTERM to exit
+	ExitCode        int
+	ExitAfter       time.Duration // from SIGTERM to exit
 	// MeanBatch is the mean number of requests per model run, from the
 	// server's kiln_batch_requests histogram (0 when not read).
 	MeanBatch float64
 	// LogTail holds the server's last log lines when it exited other than
 	// with 0, to say why.
 	LogTail []string
-	lat       []time.Duration
+	lat     []time.Duration
 }
 
 // Throughput is complete responses per second.
