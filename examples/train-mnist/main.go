@@ -39,6 +39,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed of the weight initialization and the shuffling")
 	plot := flag.String("plot", "", "write the training history plot to this PNG file")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	logits := flag.Bool("logits", false, "end in a linear Dense and take the crossentropy from its logits, as Keras on TensorFlow computes it, instead of softmax probabilities clipped to [1e-7, 1-1e-7] as Keras's other backends do")
 	initName := flag.String("init", "keras", "weight initialization: keras (glorot_uniform kernels, zero biases) or torch (PyTorch's default: kernels and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as the PyTorch baseline uses)")
 	flag.Parse()
 	if *cpuprof != "" {
@@ -53,6 +54,7 @@ func main() {
 		os.Exit(2)
 	}
 	torchInit = *initName == "torch"
+	fromLogits = *logits
 	if err := run(*data, *epochs, *batch, *ntrain, *seed, *plot); err != nil {
 		fmt.Fprintln(os.Stderr, "train-mnist:", err)
 		pprof.StopCPUProfile()
@@ -112,7 +114,7 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 		newLayer("Conv2D", `{"name": "conv2d_1", "filters": 64, "kernel_size": [3, 3], "activation": "relu"}`),
 		newLayer("MaxPooling2D", `{"name": "max_pooling2d_1", "pool_size": [2, 2]}`),
 		newLayer("Flatten", `{"name": "flatten"}`),
-		newLayer("Dense", `{"name": "dense", "units": 10, "activation": "softmax"}`),
+		newLayer("Dense", denseConfig()),
 	)
 	if err != nil {
 		return err
@@ -122,7 +124,7 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 		initTorch(m, seed)
 	}
 	if err := m.Compile(optimizer.NewAdam(optimizer.Adam{Options: optimizer.Options{LearningRate: 1e-3}}),
-		loss.CategoricalCrossentropy(false, 0), []string{"accuracy"}); err != nil {
+		loss.CategoricalCrossentropy(fromLogits, 0), []string{"accuracy"}); err != nil {
 		return err
 	}
 	if err := m.Summary(os.Stdout); err != nil {
@@ -160,7 +162,15 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 	return nil
 }
 
-var torchInit bool
+var torchInit, fromLogits bool
+
+// denseConfig is the classifier layer: softmax, or linear with -logits.
+func denseConfig() string {
+	if fromLogits {
+		return `{"name": "dense", "units": 10}`
+	}
+	return `{"name": "dense", "units": 10, "activation": "softmax"}`
+}
 
 // initTorch replaces the weights with PyTorch's default initialization of
 // Conv2d and Linear (kaiming_uniform with a = sqrt(5) for the kernel, which
