@@ -27,6 +27,25 @@ func dynamicBatch(mk func(int) (*graph.Graph, *tensor.Tensor), maxBatch int) (*g
 	return g, xs
 }
 
+// referenceOutputs runs g's single-input graph on each input with the
+// reference ops, unplanned and without passes.
+func referenceOutputs(t *testing.T, g *graph.Graph, xs []*tensor.Tensor) []*tensor.Tensor {
+	t.Helper()
+	ref, err := Compile(g, Options{NoPlan: true, Passes: &pass.Options{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]*tensor.Tensor, len(xs))
+	for i, x := range xs {
+		out := []*tensor.Tensor{nil}
+		if err := ref.RunInto(context.Background(), []*tensor.Tensor{x}, out); err != nil {
+			t.Fatal(err)
+		}
+		want[i] = out[0]
+	}
+	return want
+}
+
 func sameWithin(got, want *tensor.Tensor, tol float64) error {
 	if !got.Shape().Equal(want.Shape()) {
 		return fmt.Errorf("shape %v, want %v", got.Shape(), want.Shape())
@@ -50,18 +69,7 @@ func TestShapesShareWeightsAndArenas(t *testing.T) {
 	}{{"mlp", mlpGraph}, {"cnn", cnnGraph}, {"resnet", resnetGraph}} {
 		t.Run(m.name, func(t *testing.T) {
 			g, xs := dynamicBatch(m.mk, 8)
-			ref, err := Compile(g, Options{NoPlan: true, Passes: &pass.Options{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := make([]*tensor.Tensor, len(xs))
-			for i, x := range xs {
-				out := []*tensor.Tensor{nil}
-				if err := ref.RunInto(context.Background(), []*tensor.Tensor{x}, out); err != nil {
-					t.Fatal(err)
-				}
-				want[i] = out[0]
-			}
+			want := referenceOutputs(t, g, xs)
 			p, err := Compile(g, Options{Threads: 2})
 			if err != nil {
 				t.Fatal(err)
@@ -100,18 +108,7 @@ func TestShapesShareWeightsAndArenas(t *testing.T) {
 // within its budget.
 func TestConcurrentShapes(t *testing.T) {
 	g, xs := dynamicBatch(resnetGraph, 6)
-	ref, err := Compile(g, Options{NoPlan: true, Passes: &pass.Options{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]*tensor.Tensor, len(xs))
-	for i, x := range xs {
-		out := []*tensor.Tensor{nil}
-		if err := ref.RunInto(context.Background(), []*tensor.Tensor{x}, out); err != nil {
-			t.Fatal(err)
-		}
-		want[i] = out[0]
-	}
+	want := referenceOutputs(t, g, xs)
 	p, err := Compile(g, Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
