@@ -6,7 +6,11 @@
 // 2,000 and the time of each epoch. With -plot it writes the training
 // history as a PNG. -init torch starts from PyTorch's default
 // initialization instead of Keras's, to compare with the PyTorch baseline
-// (../shared/bench/train_bench.py) from the same kind of starting point.
+// (../shared/bench/train_bench.py) from the same kind of starting point;
+// -same-start DIR trains from the very weights and batch order of a PyTorch
+// run recorded by same_start.py, so the two trainings can be compared step
+// for step rather than seed for seed. torch_seeds.py runs the PyTorch
+// baseline over several seeds.
 package main
 
 import (
@@ -24,6 +28,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/kiln-ml/kiln/formats/npy"
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/train"
 	"github.com/kiln-ml/kiln/train/layer"
@@ -40,6 +45,7 @@ func main() {
 	plot := flag.String("plot", "", "write the training history plot to this PNG file")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	logits := flag.Bool("logits", false, "end in a linear Dense and take the crossentropy from its logits, as Keras on TensorFlow computes it, instead of softmax probabilities clipped to [1e-7, 1-1e-7] as Keras's other backends do")
+	same := flag.String("same-start", "", "directory with a PyTorch run's starting kernels and batch orders (conv2d_kernel.npy, conv2d_1_kernel.npy, dense_kernel.npy in Keras layout, optional <layer>_bias.npy, perm<epoch>.npy; see same_start.py), to train from the very same start and order")
 	initName := flag.String("init", "keras", "weight initialization: keras (glorot_uniform kernels, zero biases) or torch (PyTorch's default: kernels and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as the PyTorch baseline uses)")
 	flag.Parse()
 	if *cpuprof != "" {
@@ -55,6 +61,7 @@ func main() {
 	}
 	torchInit = *initName == "torch"
 	fromLogits = *logits
+	sameStart = *same
 	if err := run(*data, *epochs, *batch, *ntrain, *seed, *plot); err != nil {
 		fmt.Fprintln(os.Stderr, "train-mnist:", err)
 		pprof.StopCPUProfile()
@@ -123,6 +130,28 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 	if torchInit {
 		initTorch(m, seed)
 	}
+	if sameStart != "" {
+		for _, name := range []string{"conv2d", "conv2d_1", "dense"} {
+			k, err := npy.Load(filepath.Join(sameStart, name+"_kernel.npy"))
+			if err != nil {
+				return err
+			}
+			w := m.Layer(name).Weights()[0].Value
+			if !w.Shape().Equal(k.Shape()) {
+				return fmt.Errorf("%s kernel: %v in %s, want %v", name, k.Shape(), sameStart, w.Shape())
+			}
+			w.CopyFrom(k)
+			if b, err := npy.Load(filepath.Join(sameStart, name+"_bias.npy")); err == nil {
+				bw := m.Layer(name).Weights()[1].Value
+				if !bw.Shape().Equal(b.Shape()) {
+					return fmt.Errorf("%s bias: %v in %s, want %v", name, b.Shape(), sameStart, bw.Shape())
+				}
+				bw.CopyFrom(b)
+			} else if !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
 	if err := m.Compile(optimizer.NewAdam(optimizer.Adam{Options: optimizer.Options{LearningRate: 1e-3}}),
 		loss.CategoricalCrossentropy(fromLogits, 0), []string{"accuracy"}); err != nil {
 		return err
@@ -131,9 +160,14 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 		return err
 	}
 	timer := &epochTimer{}
-	h, err := m.Fit([]*tensor.Tensor{xtr}, []*tensor.Tensor{ytr}, train.FitOptions{
-		Epochs: epochs, BatchSize: batch, Seed: seed, Callbacks: []train.Callback{timer},
-	})
+	var h *train.History
+	if sameStart == "" {
+		h, err = m.Fit([]*tensor.Tensor{xtr}, []*tensor.Tensor{ytr}, train.FitOptions{
+			Epochs: epochs, BatchSize: batch, Seed: seed, Callbacks: []train.Callback{timer},
+		})
+	} else {
+		h, err = fitInOrder(m, xtr, ytr, epochs, batch, timer)
+	}
 	if err != nil {
 		return err
 	}
@@ -162,7 +196,42 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 	return nil
 }
 
-var torchInit, fromLogits bool
+var (
+	torchInit, fromLogits bool
+	sameStart             string
+)
+
+// fitInOrder trains one epoch at a time on the samples in the order
+// sameStart/perm<epoch>.npy gives (Fit without shuffling; the optimizer
+// state carries over between the calls).
+func fitInOrder(m *train.Model, x, y *tensor.Tensor, epochs, batch int, timer *epochTimer) (*train.History, error) {
+	n := x.Shape()[0]
+	xrow, yrow := x.Len()/n, y.Len()/n
+	var h *train.History
+	for ep := range epochs {
+		p, err := npy.Load(filepath.Join(sameStart, fmt.Sprintf("perm%d.npy", ep)))
+		if err != nil {
+			return nil, err
+		}
+		order := p.Int64s()
+		if len(order) != n {
+			return nil, fmt.Errorf("perm%d.npy orders %d samples, want %d", ep, len(order), n)
+		}
+		xs, ys := make([]float32, 0, x.Len()), make([]float32, 0, y.Len())
+		for _, i := range order {
+			if i < 0 || int(i) >= n {
+				return nil, fmt.Errorf("perm%d.npy: index %d out of range", ep, i)
+			}
+			xs = append(xs, x.F32()[int(i)*xrow:(int(i)+1)*xrow]...)
+			ys = append(ys, y.F32()[int(i)*yrow:(int(i)+1)*yrow]...)
+		}
+		if h, err = m.Fit([]*tensor.Tensor{tensor.From(x.Shape(), xs)}, []*tensor.Tensor{tensor.From(y.Shape(), ys)},
+			train.FitOptions{Epochs: 1, BatchSize: batch, NoShuffle: true, Callbacks: []train.Callback{timer}}); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
 
 // denseConfig is the classifier layer: softmax, or linear with -logits.
 func denseConfig() string {
