@@ -229,3 +229,57 @@ func TestDropoutTrainsAndPredictsDeterministically(t *testing.T) {
 		t.Error("inference with Dropout is not deterministic")
 	}
 }
+
+// The noise layers train: gradients pass through the noise to the
+// weights before it, and prediction is deterministic.
+func TestNoiseLayersTrain(t *testing.T) {
+	m, err := train.NewSequential("noisy", layer.Shape{-1, 4, 4, 2},
+		newLayer(t, "Conv2D", `{"name": "c", "filters": 3, "kernel_size": 3, "padding": "same"}`),
+		newLayer(t, "SpatialDropout2D", `{"name": "s", "rate": 0.3}`),
+		newLayer(t, "GaussianNoise", `{"name": "g", "stddev": 0.1}`),
+		newLayer(t, "GaussianDropout", `{"name": "gd", "rate": 0.1}`),
+		newLayer(t, "Flatten", `{"name": "f"}`),
+		newLayer(t, "AlphaDropout", `{"name": "a", "rate": 0.1}`),
+		newLayer(t, "Dense", `{"name": "d", "units": 1}`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.InitWeights(4)
+	if err := m.Compile(optimizer.NewSGD(optimizer.SGD{Options: optimizer.Options{LearningRate: 0.01}}), loss.MeanSquaredError(), nil); err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(tensor.Float32, 8, 4, 4, 2)
+	for i := range x.F32() {
+		x.F32()[i] = float32(i%7) / 7
+	}
+	y := tensor.New(tensor.Float32, 8, 1)
+	before := append([]float32(nil), m.Layer("c").Weights()[0].Value.F32()...)
+	for range 3 {
+		if _, err := m.TrainOnBatch([]*tensor.Tensor{x}, []*tensor.Tensor{y}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	moved := false
+	for i, v := range m.Layer("c").Weights()[0].Value.F32() {
+		if v != before[i] {
+			moved = true
+		}
+	}
+	if !moved {
+		t.Error("the convolution before the noise layers did not train")
+	}
+	a, err := m.Predict([]*tensor.Tensor{x}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Predict([]*tensor.Tensor{x}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range a[0].F32() {
+		if b[0].F32()[i] != v {
+			t.Fatal("prediction with noise layers is not deterministic")
+		}
+	}
+}

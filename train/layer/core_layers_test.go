@@ -77,17 +77,6 @@ func TestSpatialDropoutKeepsMask(t *testing.T) {
 	}
 }
 
-func TestDropoutTrainingRefusesNoise(t *testing.T) {
-	l := coreNew(t, "GaussianNoise", `{"name": "g", "stddev": 0.1}`)
-	if _, err := l.Build([]Shape{{-1, 2}}); err != nil {
-		t.Fatal(err)
-	}
-	b := NewBuilder(nil)
-	b.Training = true
-	_, err := l.Lower(b, []Tensor{{Name: "x", Shape: Shape{-1, 2}}})
-	coreWantUnsupported(t, err)
-}
-
 func TestSoftmaxAxes(t *testing.T) {
 	// softmax over axes 1 and 2 of [[0, ln 3], [0, 0]]: exp = [1, 3, 1, 1] / 6
 	l := coreNew(t, "Softmax", `{"name": "s", "axis": [1, 2]}`)
