@@ -59,8 +59,12 @@ var RandomNormalLike = &Def{Name: "RandomNormalLike", Infer: rndInferLike, Kerne
 // attribute dtype (default the input's type; any float, integer or bool
 // type). Errors: a probability outside [0, 1] or NaN (at compile time when
 // the input is a constant), a non-float input, an unsupported dtype. ONNX
-// Bernoulli-15 and -22 (22 added bfloat16); ONNX defines it as a function
-// (RandomUniformLike, Less, Cast), which draws the same distribution.
+// Bernoulli-15 and -22 (22 added bfloat16), following the operator's
+// summary and ONNX's reference implementation (NumPy's binomial(1, p)).
+// ONNX's function body for the op, Cast(Greater(RandomUniformLike(p), p)),
+// gives 1 where u > p, that is with probability 1-p; kiln does not use
+// it, and a model holding that body (the *_expanded backend tests) runs it
+// as written.
 var Bernoulli = &Def{Name: "Bernoulli", Infer: rndInferBernoulli, Kernel: rndBernoulliKernel}
 
 // Multinomial draws attribute sample_size (default 1, at least 1)
