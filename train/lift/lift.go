@@ -11,10 +11,14 @@
 // pattern:
 //
 //	MatMul(x, W) [+ Add(b)], Gemm(x, W, b) -> Dense
-//	Conv(x, W[, b]) [+ Add(b)]             -> Conv1D/Conv2D (ZeroPadding for explicit pads)
+//	Conv(x, W[, b]) [+ Add(b)]             -> Conv1D/Conv2D (ZeroPadding for explicit pads; groups),
+//	                                          DepthwiseConv1D/2D for one group per input channel
+//	Gather(table, indices) on axis 0       -> Embedding
 //	Relu, Sigmoid, Tanh, Softmax, Elu, ... -> the activation of the layer before, or Activation
+//	Clip(x, 0, max)                        -> ReLU(max_value)
 //	Flatten, Reshape                       -> Flatten, Reshape
-//	MaxPool, AveragePool                   -> MaxPooling2D, AveragePooling2D
+//	MaxPool, AveragePool                   -> MaxPooling2D, AveragePooling2D (explicit pads: a
+//	                                          ZeroPadding2D first where zeros are exact)
 //	GlobalAveragePool, GlobalMaxPool       -> GlobalAveragePooling2D, GlobalMaxPooling2D
 //	BatchNormalization                     -> BatchNormalization
 //	Add, Sub, Mul, Concat of two tensors   -> Add, Subtract, Multiply, Concatenate
@@ -159,6 +163,7 @@ func sanitize(s string) string {
 
 var snake = map[string]string{
 	"InputLayer": "input", "Dense": "dense", "Conv1D": "conv1d", "Conv2D": "conv2d", "Activation": "activation",
+	"DepthwiseConv1D": "depthwise_conv1d", "DepthwiseConv2D": "depthwise_conv2d", "Embedding": "embedding", "ReLU": "re_lu",
 	"Flatten": "flatten", "Reshape": "reshape", "MaxPooling2D": "max_pooling2d", "AveragePooling2D": "average_pooling2d",
 	"GlobalAveragePooling2D": "global_average_pooling2d", "GlobalMaxPooling2D": "global_max_pooling2d",
 	"BatchNormalization": "batch_normalization", "Add": "add", "Subtract": "subtract", "Multiply": "multiply",
@@ -282,6 +287,10 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 			allConst = false
 		}
 	}
+	if allConst && n.Op == "Identity" && n.Domain == "" && len(n.Inputs) == 1 && len(n.Outputs) == 1 {
+		l.consts[n.Outputs[0]] = l.consts[n.Inputs[0]]
+		return 0, nil
+	}
 	if allConst && foldable[n.Op] && n.Domain == "" {
 		d := ops.Lookup(n.Domain, n.Op)
 		if d == nil || d.Kernel == nil {
@@ -355,6 +364,8 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		return 0, nil
 	case "MatMul", "Gemm":
 		return 0, l.dense(n)
+	case "Gather":
+		return 0, l.embedding(n)
 	case "Conv":
 		return 0, l.conv(n)
 	case "Add", "Sub", "Mul":
@@ -402,6 +413,8 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		return 0, nil
 	case "BatchNormalization":
 		return 0, l.batchNorm(n)
+	case "Clip":
+		return 0, l.clip(n)
 	case "LeakyRelu":
 		v, err := x(0)
 		if err != nil {
@@ -433,7 +446,7 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 			return 0, fmt.Errorf("Elu with alpha %g: %w", n.Attrs.Float("alpha", 1), layer.ErrUnsupported)
 		}
 		// Fold into the layer that made x when nothing else reads it.
-		if p := l.byName[v.layer]; p != nil && (p.class == "Dense" || p.class == "Conv2D" || p.class == "Conv1D") &&
+		if p := l.byName[v.layer]; p != nil && foldsActivation[p.class] &&
 			p.cfg["activation"] == "linear" && l.consumers[n.Input(0)] == 1 && !l.outputs[n.Input(0)] {
 			p.cfg["activation"] = act
 			out(v)
@@ -443,7 +456,7 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		out(kt{layer: e.name, perm: v.perm, rank: v.rank})
 		return 0, nil
 	}
-	return 0, fmt.Errorf("no Keras layer computes it (ops lifted: MatMul, Gemm, Conv, Add, Sub, Mul, Concat, Flatten, Reshape, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Transpose, activations): %w", layer.ErrUnsupported)
+	return 0, fmt.Errorf("no Keras layer computes it (ops lifted: MatMul, Gemm, Conv, Gather, Add, Sub, Mul, Concat, Flatten, Reshape, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Clip, Transpose, activations): %w", layer.ErrUnsupported)
 }
 
 // biasFor reports whether c is a bias of n channels (shape (n,), (1,n),
@@ -539,8 +552,9 @@ func (l *lifter) conv(n *graph.Node) error {
 		return fmt.Errorf("the kernel is not a constant of rank 3 or 4 matching the input: %w", layer.ErrUnsupported)
 	}
 	r := w.Rank() - 2
-	if g := n.Attrs.Int("group", 1); g != 1 {
-		return fmt.Errorf("grouped convolution (group %d): %w", g, layer.ErrUnsupported)
+	group := int(n.Attrs.Int("group", 1))
+	if group < 1 || w.Shape()[0]%group != 0 {
+		return fmt.Errorf("group %d does not divide the %d filters: %w", group, w.Shape()[0], layer.ErrUnsupported)
 	}
 	// SAME_UPPER pads as Keras's "same" does (the odd padding at the end).
 	ap := n.Attrs.String("auto_pad", "NOTSET")
@@ -611,6 +625,23 @@ func (l *lifter) conv(n *graph.Node) error {
 	}
 	filters := s[0]
 	ws := []*tensor.Tensor{kernel[0]}
+	// One group per input channel (W is (C*m, 1, k...)): a depthwise
+	// convolution, whose kernel is (k..., C, m) with output channel c*m+j
+	// from kernel[..., c, j].
+	depthwise := group > 1 && s[1] == 1 && filters%group == 0
+	if depthwise {
+		m := filters / group
+		perm := []int64{2, 3, 0, 1}
+		shape := tensor.Shape{group, m, s[2], s[3]}
+		if r == 1 {
+			perm, shape = []int64{2, 0, 1}, tensor.Shape{group, m, s[2]}
+		}
+		dk, err := ops.Lookup("", "Transpose").Kernel(&graph.Node{Op: "Transpose", Attrs: graph.Attrs{"perm": perm}}, []*tensor.Tensor{f32(w, shape)})
+		if err != nil {
+			return err
+		}
+		ws[0] = dk[0]
+	}
 	if b := n.Input(2); b != "" {
 		bias := biasFor(l.consts[b], filters)
 		if bias == nil {
@@ -625,9 +656,98 @@ func (l *lifter) conv(n *graph.Node) error {
 	class := fmt.Sprintf("Conv%dD", r)
 	cfg := map[string]any{"filters": filters, "kernel_size": ksize, "strides": strides, "padding": padding,
 		"data_format": "channels_last", "dilation_rate": dil, "activation": "linear", "use_bias": len(ws) == 2}
+	switch {
+	case depthwise:
+		class = fmt.Sprintf("DepthwiseConv%dD", r)
+		delete(cfg, "filters")
+		cfg["depth_multiplier"] = filters / group
+	case group > 1:
+		cfg["groups"] = group
+	}
 	e := l.add(class, l.provName(n), cfg, []string{src}, ws, n)
 	l.vals[n.Outputs[0]] = kt{layer: e.name, perm: target, rank: v.rank}
 	return nil
+}
+
+// embedding lifts Gather(table, indices) on axis 0 of a constant (V, D)
+// table to a Keras Embedding.
+func (l *lifter) embedding(n *graph.Node) error {
+	table := l.consts[n.Input(0)]
+	if table == nil || table.Rank() != 2 || n.Attrs.Int("axis", 0) != 0 {
+		return fmt.Errorf("only a Gather of rows of a constant 2-D table lifts (to Embedding): %w", layer.ErrUnsupported)
+	}
+	v, ok := l.vals[n.Input(1)]
+	if !ok {
+		return fmt.Errorf("the indices are not computed by a lifted layer: %w", layer.ErrUnsupported)
+	}
+	src, err := l.layout(v, nil, n)
+	if err != nil {
+		return err
+	}
+	s := table.Shape()
+	cfg := map[string]any{"input_dim": s[0], "output_dim": s[1], "mask_zero": false}
+	e := l.add("Embedding", l.provName(n), cfg, []string{src}, []*tensor.Tensor{f32(table, s)}, n)
+	l.vals[n.Outputs[0]] = kt{layer: e.name, rank: v.rank + 1}
+	return nil
+}
+
+// foldsActivation are the lifted classes an activation after them can be
+// folded into.
+var foldsActivation = map[string]bool{"Dense": true, "Conv1D": true, "Conv2D": true, "DepthwiseConv1D": true, "DepthwiseConv2D": true}
+
+// clip lifts Clip(x, 0, max) (ReLU6 and kin) to a ReLU layer with
+// max_value; other ranges have no Keras layer.
+func (l *lifter) clip(n *graph.Node) error {
+	v, ok := l.vals[n.Input(0)]
+	if !ok {
+		return fmt.Errorf("the input is not computed by a lifted layer: %w", layer.ErrUnsupported)
+	}
+	bound := func(j int) (float64, bool, error) {
+		if n.Input(j) == "" {
+			return 0, false, nil
+		}
+		c := l.consts[n.Input(j)]
+		if c == nil || c.Len() != 1 {
+			return 0, false, fmt.Errorf("Clip bound %d is not a constant scalar: %w", j, layer.ErrUnsupported)
+		}
+		return c.At(0), true, nil
+	}
+	lo, hasLo, err := bound(1)
+	if err != nil {
+		return err
+	}
+	hi, hasHi, err := bound(2)
+	if err != nil {
+		return err
+	}
+	if !hasLo || lo != 0 {
+		return fmt.Errorf("Clip with a lower bound other than 0 (only ReLU-like clips lift): %w", layer.ErrUnsupported)
+	}
+	cfg := map[string]any{"negative_slope": 0.0, "threshold": 0.0}
+	if hasHi {
+		cfg["max_value"] = hi
+	}
+	e := l.add("ReLU", l.provName(n), cfg, []string{v.layer}, nil, n)
+	l.vals[n.Outputs[0]] = kt{layer: e.name, perm: v.perm, rank: v.rank}
+	return nil
+}
+
+// nonNegative reports whether a lifted value is known to be >= 0: the
+// output of a ReLU, or of a layer whose activation is relu.
+func (l *lifter) nonNegative(v kt) bool {
+	e := l.byName[v.layer]
+	if e == nil {
+		return false
+	}
+	switch {
+	case e.class == "ReLU":
+		ns, _ := e.cfg["negative_slope"].(float64)
+		th, _ := e.cfg["threshold"].(float64)
+		return ns == 0 && th >= 0
+	case e.cfg["activation"] == "relu":
+		return true
+	}
+	return false
 }
 
 func (l *lifter) binary(n *graph.Node) error {
@@ -657,7 +777,7 @@ func (l *lifter) binary(n *graph.Node) error {
 			v, c, src = b, l.consts[n.Input(0)], n.Input(1)
 		}
 		// A bias after a Dense or convolution without one.
-		if p := l.byName[v.layer]; p != nil && (p.class == "Dense" || p.class == "Conv2D" || p.class == "Conv1D") &&
+		if p := l.byName[v.layer]; p != nil && foldsActivation[p.class] &&
 			p.cfg["use_bias"] == false && p.cfg["activation"] == "linear" && l.consumers[src] == 1 && !l.outputs[src] {
 			units := p.w[0].Shape()[p.w[0].Rank()-1]
 			if bias := biasFor(c, units); bias != nil && biasAxisOK(c, v) {
@@ -777,12 +897,20 @@ func (l *lifter) pool(n *graph.Node) error {
 	if v.rank != 4 {
 		return fmt.Errorf("%s of rank %d (only 2-D pooling is lifted): %w", n.Op, v.rank, layer.ErrUnsupported)
 	}
-	for _, p := range n.Attrs.Ints("pads") {
+	pads := n.Attrs.Ints("pads")
+	padded := false
+	for _, p := range pads {
 		if p != 0 {
-			if n.Meta.KerasClass == "" {
-				return fmt.Errorf("%s with padding (Keras pools pad only as \"same\"): %w", n.Op, layer.ErrUnsupported)
-			}
+			padded = true
 		}
+	}
+	// Explicit pads become a ZeroPadding2D before a valid pooling when
+	// zeros change nothing: max pooling of non-negative values, average
+	// pooling that counts the padding.
+	zeroPad := padded && n.Meta.KerasClass == "" && len(pads) == 4 &&
+		((n.Op == "MaxPool" && l.nonNegative(v)) || (n.Op == "AveragePool" && n.Attrs.Int("count_include_pad", 0) == 1))
+	if padded && n.Meta.KerasClass == "" && !zeroPad {
+		return fmt.Errorf("%s with padding (Keras pools pad only as \"same\"; zero padding is exact only for max pooling after a ReLU or average pooling that counts the padding): %w", n.Op, layer.ErrUnsupported)
 	}
 	if n.Attrs.Int("ceil_mode", 0) != 0 {
 		return fmt.Errorf("%s with ceil_mode: %w", n.Op, layer.ErrUnsupported)
@@ -793,10 +921,8 @@ func (l *lifter) pool(n *graph.Node) error {
 		}
 	}
 	padding := "valid"
-	for _, p := range n.Attrs.Ints("pads") {
-		if p != 0 {
-			padding = "same"
-		}
+	if padded && !zeroPad {
+		padding = "same"
 	}
 	k := n.Attrs.Ints("kernel_shape")
 	s := n.Attrs.Ints("strides")
@@ -806,6 +932,10 @@ func (l *lifter) pool(n *graph.Node) error {
 	src, err := l.layout(v, []int{0, 3, 1, 2}, n)
 	if err != nil {
 		return err
+	}
+	if zeroPad {
+		spec := [][]int{{int(pads[0]), int(pads[2])}, {int(pads[1]), int(pads[3])}}
+		src = l.add("ZeroPadding2D", "", map[string]any{"padding": spec, "data_format": "channels_last"}, []string{src}, nil, n).name
 	}
 	class := map[string]string{"MaxPool": "MaxPooling2D", "AveragePool": "AveragePooling2D"}[n.Op]
 	e := l.add(class, l.provName(n), map[string]any{"pool_size": k, "strides": s, "padding": padding, "data_format": "channels_last"}, []string{src}, nil, n)

@@ -154,3 +154,136 @@ func TestLiftPatterns(t *testing.T) {
 		}
 	}
 }
+
+// Grouped and depthwise convolutions and embedding lookups lift to Keras
+// layers that compute the same function.
+func TestLiftGroupsAndEmbedding(t *testing.T) {
+	vals := func(n int, f func(i int) float32) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = f(i)
+		}
+		return v
+	}
+	conv := &graph.Graph{
+		Name:    "groups",
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, 4, 7, 7)}},
+		Outputs: []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, 6, 5, 5)}},
+		Params: []*graph.Param{
+			// depthwise: 4 channels, multiplier 2 -> 8; grouped: 8 -> 6 in 2 groups.
+			{Name: "DW", Tensor: tensor.From(tensor.Shape{8, 1, 3, 3}, vals(72, func(i int) float32 { return float32(i%11)/11 - 0.4 }))},
+			{Name: "DB", Tensor: tensor.From(tensor.Shape{8}, vals(8, func(i int) float32 { return float32(i) / 10 }))},
+			{Name: "GW", Tensor: tensor.From(tensor.Shape{6, 4, 1, 1}, vals(24, func(i int) float32 { return float32(i%5)/5 - 0.3 }))},
+		},
+		Nodes: []*graph.Node{
+			{Name: "dw", Op: "Conv", Inputs: []string{"x", "DW", "DB"}, Outputs: []string{"d"}, Attrs: graph.Attrs{"group": int64(4)}},
+			{Name: "gc", Op: "Conv", Inputs: []string{"d", "GW"}, Outputs: []string{"y"}, Attrs: graph.Attrs{"group": int64(2)}},
+		},
+	}
+	emb := &graph.Graph{
+		Name:    "emb",
+		Inputs:  []*graph.Value{{Name: "ids", Type: graph.TensorType(tensor.Int64, -1, 5)}},
+		Outputs: []*graph.Value{{Name: "e", Type: graph.TensorType(tensor.Float32, -1, 5, 3)}},
+		Params:  []*graph.Param{{Name: "T", Tensor: tensor.From(tensor.Shape{10, 3}, vals(30, func(i int) float32 { return float32(i) / 7 }))}},
+		Nodes:   []*graph.Node{{Name: "g", Op: "Gather", Inputs: []string{"T", "ids"}, Outputs: []string{"e"}}},
+	}
+	for _, c := range []struct {
+		g    *graph.Graph
+		want []string
+	}{{conv, []string{"DepthwiseConv2D", "Conv2D"}}, {emb, []string{"Embedding"}}} {
+		m, err := lift.Lift(c.g)
+		if err != nil {
+			t.Fatalf("%s: %v", c.g.Name, err)
+		}
+		var classes []string
+		for _, l := range m.Layers() {
+			if l.Class() != "InputLayer" && l.Class() != "Permute" {
+				classes = append(classes, l.Class())
+			}
+		}
+		if strings.Join(classes, " ") != strings.Join(c.want, " ") {
+			t.Errorf("%s: lifted %v, want %v", c.g.Name, classes, c.want)
+		}
+		lg, err := m.Graph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffs, err := verify.Compare(c.g, lg, verify.Options{Seed: 5})
+		if err != nil {
+			t.Fatalf("%s: %v", c.g.Name, err)
+		}
+		if len(diffs) == 0 {
+			t.Fatalf("%s: no outputs compared", c.g.Name)
+		}
+		for _, d := range diffs {
+			if !(d.MaxAbs <= 1e-5) {
+				t.Errorf("%s: output %s differs by %g", c.g.Name, d.Name, d.MaxAbs)
+			}
+		}
+	}
+}
+
+// Clip(x, 0, 6) lifts to ReLU(max_value=6); a padded max pooling of its
+// non-negative output and a padded average pooling that counts the padding
+// lift to ZeroPadding2D + valid pooling; a padded max pooling of values
+// that may be negative is refused by name.
+func TestLiftClipAndPaddedPooling(t *testing.T) {
+	w := make([]float32, 3*2*3*3)
+	for i := range w {
+		w[i] = float32(i%9)/4 - 1
+	}
+	mk := func(clip bool) *graph.Graph {
+		g := &graph.Graph{
+			Name:    "pads",
+			Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, 2, 8, 8)}},
+			Outputs: []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, 3, 4, 4)}},
+			Params: []*graph.Param{
+				{Name: "W", Tensor: tensor.From(tensor.Shape{3, 2, 3, 3}, w)},
+				{Name: "lo", Tensor: tensor.Scalar(float32(0))},
+				{Name: "hi", Tensor: tensor.Scalar(float32(6))},
+			},
+		}
+		src := "c"
+		g.Nodes = append(g.Nodes, &graph.Node{Name: "conv", Op: "Conv", Inputs: []string{"x", "W"}, Outputs: []string{"c"}, Attrs: graph.Attrs{"pads": []int64{1, 1, 1, 1}}})
+		if clip {
+			g.Nodes = append(g.Nodes, &graph.Node{Name: "relu6", Op: "Clip", Inputs: []string{"c", "lo", "hi"}, Outputs: []string{"r"}})
+			src = "r"
+		}
+		g.Nodes = append(g.Nodes,
+			&graph.Node{Name: "max", Op: "MaxPool", Inputs: []string{src}, Outputs: []string{"m"}, Attrs: graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}},
+			&graph.Node{Name: "avg", Op: "AveragePool", Inputs: []string{"m"}, Outputs: []string{"y"}, Attrs: graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}, "count_include_pad": int64(1)}},
+		)
+		return g
+	}
+	g := mk(true)
+	m, err := lift.Lift(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var classes []string
+	for _, l := range m.Layers() {
+		if l.Class() != "InputLayer" && l.Class() != "Permute" {
+			classes = append(classes, l.Class())
+		}
+	}
+	if got, want := strings.Join(classes, " "), "ZeroPadding2D Conv2D ReLU ZeroPadding2D MaxPooling2D ZeroPadding2D AveragePooling2D"; got != want {
+		t.Errorf("lifted %s, want %s", got, want)
+	}
+	lg, err := m.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 9})
+	if err != nil || len(diffs) == 0 {
+		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
+	}
+	for _, d := range diffs {
+		if !(d.MaxAbs <= 1e-5) {
+			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
+		}
+	}
+	_, err = lift.Lift(mk(false))
+	if !errors.Is(err, layer.ErrUnsupported) || !strings.Contains(err.Error(), `"max"`) {
+		t.Errorf("a padded max pooling of a convolution's output: %v, want an error naming node max", err)
+	}
+}
