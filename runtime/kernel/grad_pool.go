@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/runtime/internal/asm"
 )
 
 // kiln:MaxPoolGrad and kiln:AveragePoolGrad for 2-D float32 NCHW pooling:
@@ -101,6 +102,14 @@ func (k *poolGradK) tiledPlane(dp, xp, yp []float32) {
 		d0 := dp[2*oh*W : 2*oh*W+W]
 		d1 := dp[(2*oh+1)*W : (2*oh+1)*W+W]
 		g := yp[oh*p.OW : oh*p.OW+p.OW]
+		if len(g) >= 8 {
+			asm.MaxPoolGrad2x2(d0, d1, r0, r1, g)
+			if 2*p.OW < W {
+				clear(d0[2*p.OW:])
+				clear(d1[2*p.OW:])
+			}
+			continue
+		}
 		for ow, v := range g {
 			j := 2 * ow
 			a, b, c, d := r0[j], r0[j+1], r1[j], r1[j+1]
