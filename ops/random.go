@@ -240,16 +240,27 @@ func rndRound(dt tensor.DType, v float64) float64 {
 	return v
 }
 
-func rndUniformKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+// rndDraws gathers what RandomUniform(Like) and RandomNormal(Like) need:
+// the output shape and type, their two parameters (low and high, or mean
+// and scale) and the generator.
+func rndDraws(n *graph.Node, in []*tensor.Tensor) (tensor.Shape, tensor.DType, float64, float64, *rand.Rand, error) {
 	shape, dt, err := rndOutput(n, in)
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, 0, nil, err
 	}
-	low, high, err := rndParams(n)
+	a, b, err := rndParams(n)
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, 0, nil, err
 	}
 	r, err := rndSource(n)
+	if err != nil {
+		return nil, 0, 0, 0, nil, err
+	}
+	return shape, dt, a, b, r, nil
+}
+
+func rndUniformKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	shape, dt, low, high, r, err := rndDraws(n, in)
 	if err != nil {
 		return nil, err
 	}
@@ -269,15 +280,7 @@ func rndUniformKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, err
 }
 
 func rndNormalKernel(n *graph.Node, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	shape, dt, err := rndOutput(n, in)
-	if err != nil {
-		return nil, err
-	}
-	mean, scale, err := rndParams(n)
-	if err != nil {
-		return nil, err
-	}
-	r, err := rndSource(n)
+	shape, dt, mean, scale, r, err := rndDraws(n, in)
 	if err != nil {
 		return nil, err
 	}
