@@ -14,6 +14,8 @@
 //	Conv(x, W[, b]) [+ Add(b)]             -> Conv1D/Conv2D (ZeroPadding for explicit pads; groups),
 //	                                          DepthwiseConv1D/2D for one group per input channel
 //	Gather(table, indices) on axis 0       -> Embedding
+//	LSTM, GRU (forward, default activations, zero initial states, as
+//	PyTorch exports them: time-major, states built from Shape) -> LSTM, GRU
 //	Relu, Sigmoid, Tanh, Softmax, Elu, ... -> the activation of the layer before, or Activation
 //	Clip(x, 0, max)                        -> ReLU(max_value)
 //	Flatten, Reshape                       -> Flatten, Reshape
@@ -77,6 +79,16 @@ type lifter struct {
 	count     map[string]int
 	consumers map[string]int
 	outputs   map[string]bool
+	// shapeVals are values computed from the shapes of lifted tensors
+	// (Shape and the integer arithmetic on it); zeros are
+	// ConstantOfShape(0) of such values: a recurrent layer's default
+	// initial state, built at run time.
+	shapeVals map[string]bool
+	zeros     map[string]bool
+	// rnnLast and rnnSeq are a lifted recurrent layer's ONNX outputs Y_h
+	// ([1, batch, H]) and Y ([seq, 1, batch, H]), waiting for the node
+	// that drops their unit direction axis.
+	rnnLast, rnnSeq map[string]string
 }
 
 // Lift builds a Keras model computing the same function as g. The model
@@ -85,7 +97,8 @@ type lifter struct {
 // outputs are g's outputs.
 func Lift(g *graph.Graph) (*train.Model, error) {
 	l := &lifter{g: g, consts: map[string]*tensor.Tensor{}, vals: map[string]kt{}, byName: map[string]*entry{},
-		used: map[string]bool{}, count: map[string]int{}, consumers: map[string]int{}, outputs: map[string]bool{}}
+		used: map[string]bool{}, count: map[string]int{}, consumers: map[string]int{}, outputs: map[string]bool{},
+		shapeVals: map[string]bool{}, zeros: map[string]bool{}, rnnLast: map[string]string{}, rnnSeq: map[string]string{}}
 	for _, p := range g.Params {
 		l.consts[p.Name] = p.Tensor
 	}
@@ -164,6 +177,7 @@ func sanitize(s string) string {
 var snake = map[string]string{
 	"InputLayer": "input", "Dense": "dense", "Conv1D": "conv1d", "Conv2D": "conv2d", "Activation": "activation",
 	"DepthwiseConv1D": "depthwise_conv1d", "DepthwiseConv2D": "depthwise_conv2d", "Embedding": "embedding", "ReLU": "re_lu",
+	"LSTM": "lstm", "GRU": "gru",
 	"Flatten": "flatten", "Reshape": "reshape", "MaxPooling2D": "max_pooling2d", "AveragePooling2D": "average_pooling2d",
 	"GlobalAveragePooling2D": "global_average_pooling2d", "GlobalMaxPooling2D": "global_max_pooling2d",
 	"BatchNormalization": "batch_normalization", "Add": "add", "Subtract": "subtract", "Multiply": "multiply",
@@ -311,6 +325,12 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		}
 		return 0, nil
 	}
+	if done, err := l.shapeArith(n); done || err != nil {
+		return 0, err
+	}
+	if done, err := l.dropDirection(n); done || err != nil {
+		return 0, err
+	}
 	// Provenance: a Keras BatchNormalization lowered to arithmetic.
 	if n.Meta.KerasClass == "BatchNormalization" && n.Meta.KerasLayer != "" && n.Op != "BatchNormalization" {
 		return l.kerasBatchNorm(i)
@@ -366,6 +386,8 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		return 0, l.dense(n)
 	case "Gather":
 		return 0, l.embedding(n)
+	case "LSTM", "GRU":
+		return 0, l.recurrent(n)
 	case "Conv":
 		return 0, l.conv(n)
 	case "Add", "Sub", "Mul":
@@ -456,7 +478,7 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		out(kt{layer: e.name, perm: v.perm, rank: v.rank})
 		return 0, nil
 	}
-	return 0, fmt.Errorf("no Keras layer computes it (ops lifted: MatMul, Gemm, Conv, Gather, Add, Sub, Mul, Concat, Flatten, Reshape, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Clip, Transpose, activations): %w", layer.ErrUnsupported)
+	return 0, fmt.Errorf("no Keras layer computes it (ops lifted: MatMul, Gemm, Conv, Gather, LSTM, GRU, Add, Sub, Mul, Concat, Flatten, Reshape, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Clip, Transpose, activations): %w", layer.ErrUnsupported)
 }
 
 // biasFor reports whether c is a bias of n channels (shape (n,), (1,n),
@@ -689,6 +711,226 @@ func (l *lifter) embedding(n *graph.Node) error {
 	e := l.add("Embedding", l.provName(n), cfg, []string{src}, []*tensor.Tensor{f32(table, s)}, n)
 	l.vals[n.Outputs[0]] = kt{layer: e.name, rank: v.rank + 1}
 	return nil
+}
+
+// shapeOps may compute on shape values without a Keras layer.
+var shapeOps = map[string]bool{"Gather": true, "Unsqueeze": true, "Squeeze": true, "Concat": true, "Cast": true,
+	"Slice": true, "Reshape": true, "Add": true, "Sub": true, "Mul": true, "Div": true, "Identity": true}
+
+// shapeArith follows the shapes of lifted tensors through the integer
+// arithmetic PyTorch exports build initial states with: Shape of a lifted
+// value, then shape ops on shape values and constants, then
+// ConstantOfShape(0). It reports whether it handled n.
+func (l *lifter) shapeArith(n *graph.Node) (bool, error) {
+	if n.Domain != "" || len(n.Outputs) == 0 {
+		return false, nil
+	}
+	switch {
+	case n.Op == "Shape":
+		if _, ok := l.vals[n.Input(0)]; ok {
+			l.shapeVals[n.Outputs[0]] = true
+			return true, nil
+		}
+	case n.Op == "ConstantOfShape" && l.shapeVals[n.Input(0)]:
+		if v := n.Attrs.Tensor("value"); v != nil && (v.Len() != 1 || v.At(0) != 0) {
+			return true, fmt.Errorf("ConstantOfShape of a run-time shape with a value other than 0: %w", layer.ErrUnsupported)
+		}
+		l.zeros[n.Outputs[0]] = true
+		return true, nil
+	case shapeOps[n.Op]:
+		shape := false
+		for _, in := range n.Inputs {
+			if in == "" {
+				continue
+			}
+			if l.shapeVals[in] {
+				shape = true
+			} else if _, ok := l.consts[in]; !ok {
+				return false, nil
+			}
+		}
+		if shape {
+			for _, o := range n.Outputs {
+				l.shapeVals[o] = true
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// dropDirection maps Gather(Y_h, 0, axis 0) / Squeeze(Y_h, [0]) of a
+// lifted recurrent layer to its last state, and Squeeze(Y, [1]) to its
+// sequence (time-major in the graph, batch-major in Keras).
+func (l *lifter) dropDirection(n *graph.Node) (bool, error) {
+	if len(n.Inputs) == 0 || len(n.Outputs) == 0 {
+		return false, nil
+	}
+	axesIs := func(want int64) bool {
+		var axes []int64
+		if n.Op == "Squeeze" {
+			if c := l.consts[n.Input(1)]; c != nil {
+				axes = c.Int64s()
+			} else {
+				axes = n.Attrs.Ints("axes")
+			}
+		} else if n.Op == "Gather" {
+			idx := l.consts[n.Input(1)]
+			if idx == nil || idx.Rank() != 0 || (idx.At(0) != 0 && idx.At(0) != -1) || n.Attrs.Int("axis", 0) != want {
+				return false
+			}
+			return true
+		}
+		return len(axes) == 1 && axes[0] == want
+	}
+	if name, ok := l.rnnLast[n.Input(0)]; ok && (n.Op == "Squeeze" || n.Op == "Gather") && axesIs(0) {
+		l.vals[n.Outputs[0]] = kt{layer: name, rank: 2}
+		return true, nil
+	}
+	if name, ok := l.rnnSeq[n.Input(0)]; ok && (n.Op == "Squeeze" || n.Op == "Gather") && axesIs(1) {
+		l.vals[n.Outputs[0]] = kt{layer: name, perm: []int{1, 0, 2}, rank: 3}
+		return true, nil
+	}
+	return false, nil
+}
+
+// recurrent lifts a forward ONNX LSTM or GRU with the default activations
+// and zero (or absent) initial states to a Keras LSTM or GRU: gates
+// reordered (ONNX LSTM i,o,f,c to Keras i,f,c,o; GRU z,r,h alike),
+// kernels transposed to (in, units), LSTM biases summed, GRU biases kept
+// as the (2, 3*units) of reset_after = linear_before_reset = 1.
+func (l *lifter) recurrent(n *graph.Node) error {
+	gru := n.Op == "GRU"
+	v, ok := l.vals[n.Input(0)]
+	if !ok || v.rank != 3 {
+		return fmt.Errorf("the input is not a lifted 3-D tensor: %w", layer.ErrUnsupported)
+	}
+	if d := n.Attrs.String("direction", "forward"); d != "forward" {
+		return fmt.Errorf("direction %s (only forward layers lift): %w", d, layer.ErrUnsupported)
+	}
+	if n.Attrs.Int("layout", 0) != 0 || n.Attrs.Has("clip") || n.Attrs.Int("input_forget", 0) != 0 || len(n.Attrs.Strings("activations")) > 0 {
+		return fmt.Errorf("layout, clip, input_forget or custom activations: %w", layer.ErrUnsupported)
+	}
+	if n.Input(4) != "" {
+		return fmt.Errorf("sequence_lens: %w", layer.ErrUnsupported)
+	}
+	for j := 5; j < len(n.Inputs); j++ {
+		if in := n.Input(j); in != "" && !l.zeros[in] {
+			if c := l.consts[in]; c == nil || !allZero(c) {
+				return fmt.Errorf("an initial state other than zeros: %w", layer.ErrUnsupported)
+			}
+		}
+	}
+	G := 4
+	if gru {
+		G = 3
+	}
+	W, R := l.consts[n.Input(1)], l.consts[n.Input(2)]
+	H := int(n.Attrs.Int("hidden_size", 0))
+	if W == nil || R == nil || W.Rank() != 3 || R.Rank() != 3 || W.Shape()[0] != 1 || H <= 0 ||
+		W.Shape()[1] != G*H || !R.Shape().Equal(tensor.Shape{1, G * H, H}) {
+		return fmt.Errorf("weights W %v, R %v are not constants of a forward layer with hidden_size %d: %w", shapeOf(W), shapeOf(R), H, layer.ErrUnsupported)
+	}
+	in := W.Shape()[2]
+	var B []float64
+	if b := n.Input(3); b != "" {
+		c := l.consts[b]
+		if c == nil || c.Len() != 2*G*H {
+			return fmt.Errorf("bias is not a constant of %d values: %w", 2*G*H, layer.ErrUnsupported)
+		}
+		B = c.Float64s()
+	} else {
+		B = make([]float64, 2*G*H)
+	}
+	order := []int{0, 2, 3, 1} // Keras i, f, c, o from ONNX i, o, f, c
+	if gru {
+		order = []int{0, 1, 2}
+	}
+	w, r := W.Float64s(), R.Float64s()
+	kernel := make([]float32, in*G*H)
+	rec := make([]float32, H*G*H)
+	for k, src := range order {
+		for u := range H {
+			row := src*H + u // ONNX row of this gate unit
+			for x := range in {
+				kernel[x*G*H+k*H+u] = float32(w[row*in+x])
+			}
+			for h := range H {
+				rec[h*G*H+k*H+u] = float32(r[row*H+h])
+			}
+		}
+	}
+	cfg := map[string]any{"units": H, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": true,
+		"return_sequences": false, "return_state": false, "go_backwards": false, "stateful": false, "unroll": false}
+	var bias *tensor.Tensor
+	if gru {
+		lbr := n.Attrs.Int("linear_before_reset", 0) != 0
+		cfg["reset_after"] = lbr
+		bv := make([]float32, 2*G*H)
+		for k, src := range order {
+			for u := range H {
+				bv[k*H+u] = float32(B[src*H+u])
+				bv[G*H+k*H+u] = float32(B[G*H+src*H+u])
+			}
+		}
+		if lbr {
+			bias = tensor.From(tensor.Shape{2, G * H}, bv)
+		} else {
+			sum := make([]float32, G*H)
+			for i := range sum {
+				sum[i] = bv[i] + bv[G*H+i]
+			}
+			bias = tensor.From(tensor.Shape{G * H}, sum)
+		}
+	} else {
+		cfg["unit_forget_bias"] = false
+		bv := make([]float32, G*H)
+		for k, src := range order {
+			for u := range H {
+				bv[k*H+u] = float32(B[src*H+u] + B[G*H+src*H+u])
+			}
+		}
+		bias = tensor.From(tensor.Shape{G * H}, bv)
+	}
+	yUsed := len(n.Outputs) > 0 && n.Outputs[0] != "" && l.consumers[n.Outputs[0]] > 0
+	hUsed := len(n.Outputs) > 1 && n.Outputs[1] != "" && l.consumers[n.Outputs[1]] > 0
+	cUsed := len(n.Outputs) > 2 && n.Outputs[2] != "" && l.consumers[n.Outputs[2]] > 0
+	if cUsed || (yUsed && hUsed) {
+		return fmt.Errorf("both the sequence and the last state, or the cell state, are read (Keras return_state is not lifted): %w", layer.ErrUnsupported)
+	}
+	cfg["return_sequences"] = yUsed
+	src, err := l.layout(v, []int{1, 0, 2}, n)
+	if err != nil {
+		return err
+	}
+	class := "LSTM"
+	if gru {
+		class = "GRU"
+	}
+	e := l.add(class, l.provName(n), cfg, []string{src}, []*tensor.Tensor{tensor.From(tensor.Shape{in, G * H}, kernel), tensor.From(tensor.Shape{H, G * H}, rec), bias}, n)
+	if yUsed {
+		l.rnnSeq[n.Outputs[0]] = e.name
+	}
+	if hUsed {
+		l.rnnLast[n.Outputs[1]] = e.name
+	}
+	return nil
+}
+
+func allZero(t *tensor.Tensor) bool {
+	for _, v := range t.Float64s() {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func shapeOf(t *tensor.Tensor) any {
+	if t == nil {
+		return "none"
+	}
+	return t.Shape()
 }
 
 // foldsActivation are the lifted classes an activation after them can be

@@ -287,3 +287,99 @@ func TestLiftClipAndPaddedPooling(t *testing.T) {
 		t.Errorf("a padded max pooling of a convolution's output: %v, want an error naming node max", err)
 	}
 }
+
+// ONNX LSTM and GRU nodes as PyTorch exports them (time-major input, zero
+// initial states built from the input's shape, the direction axis dropped
+// by Squeeze or Gather) lift to Keras LSTM and GRU layers computing the
+// same outputs; a bidirectional node is refused by name.
+func TestLiftRecurrent(t *testing.T) {
+	const in, H, seq = 3, 4, 5
+	vals := func(n int, seed int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((i*seed)%13)/13 - 0.45
+		}
+		return v
+	}
+	mk := func(op string, G int, attrs graph.Attrs, sequences bool) *graph.Graph {
+		g := &graph.Graph{
+			Name:   strings.ToLower(op),
+			Inputs: []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, seq, in)}},
+			Params: []*graph.Param{
+				{Name: "W", Tensor: tensor.From(tensor.Shape{1, G * H, in}, vals(G*H*in, 7))},
+				{Name: "R", Tensor: tensor.From(tensor.Shape{1, G * H, H}, vals(G*H*H, 5))},
+				{Name: "B", Tensor: tensor.From(tensor.Shape{1, 2 * G * H}, vals(2*G*H, 3))},
+				{Name: "one", Tensor: tensor.From(tensor.Shape{1}, []int64{1})},
+				{Name: "hid", Tensor: tensor.From(tensor.Shape{1}, []int64{H})},
+				{Name: "b0", Tensor: tensor.Scalar(int64(0))},
+				{Name: "ax0", Tensor: tensor.From(tensor.Shape{1}, []int64{0})},
+				{Name: "ax1", Tensor: tensor.From(tensor.Shape{1}, []int64{1})},
+			},
+			Nodes: []*graph.Node{
+				{Name: "tm", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"xt"}, Attrs: graph.Attrs{"perm": []int64{1, 0, 2}}},
+				{Name: "shape", Op: "Shape", Inputs: []string{"x"}, Outputs: []string{"s"}},
+				{Name: "batch", Op: "Gather", Inputs: []string{"s", "b0"}, Outputs: []string{"n"}},
+				{Name: "unsq", Op: "Unsqueeze", Inputs: []string{"n", "ax0"}, Outputs: []string{"n1"}},
+				{Name: "cat", Op: "Concat", Inputs: []string{"one", "n1", "hid"}, Outputs: []string{"st"}, Attrs: graph.Attrs{"axis": int64(0)}},
+				{Name: "zeros", Op: "ConstantOfShape", Inputs: []string{"st"}, Outputs: []string{"h0"}},
+			},
+		}
+		a := graph.Attrs{"hidden_size": int64(H)}
+		for k, v := range attrs {
+			a[k] = v
+		}
+		inputs := []string{"xt", "W", "R", "B", "", "h0"}
+		if op == "LSTM" {
+			inputs = append(inputs, "h0")
+		}
+		g.Nodes = append(g.Nodes, &graph.Node{Name: "rnn", Op: op, Inputs: inputs, Outputs: []string{"Y", "Yh"}, Attrs: a})
+		if sequences {
+			g.Nodes = append(g.Nodes,
+				&graph.Node{Name: "sq", Op: "Squeeze", Inputs: []string{"Y", "ax1"}, Outputs: []string{"ys"}},
+				&graph.Node{Name: "bm", Op: "Transpose", Inputs: []string{"ys"}, Outputs: []string{"y"}, Attrs: graph.Attrs{"perm": []int64{1, 0, 2}}})
+			g.Outputs = []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, seq, H)}}
+		} else {
+			g.Nodes = append(g.Nodes, &graph.Node{Name: "last", Op: "Gather", Inputs: []string{"Yh", "b0"}, Outputs: []string{"y"}})
+			g.Outputs = []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, H)}}
+		}
+		return g
+	}
+	for _, c := range []struct {
+		g    *graph.Graph
+		want string
+	}{
+		{mk("LSTM", 4, nil, false), "LSTM"},
+		{mk("LSTM", 4, nil, true), "LSTM"},
+		{mk("GRU", 3, graph.Attrs{"linear_before_reset": int64(1)}, false), "GRU"},
+		{mk("GRU", 3, nil, true), "GRU"},
+	} {
+		m, err := lift.Lift(c.g)
+		if err != nil {
+			t.Fatalf("%s: %v", c.g.Name, err)
+		}
+		found := false
+		for _, l := range m.Layers() {
+			found = found || l.Class() == c.want
+		}
+		if !found {
+			t.Errorf("%s: no %s layer lifted", c.g.Name, c.want)
+		}
+		lg, err := m.Graph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffs, err := verify.Compare(c.g, lg, verify.Options{Seed: 11})
+		if err != nil || len(diffs) == 0 {
+			t.Fatalf("%s: compare: %v (%d outputs)", c.g.Name, err, len(diffs))
+		}
+		for _, d := range diffs {
+			if !(d.MaxAbs <= 1e-5) {
+				t.Errorf("%s: output %s differs by %g", c.g.Name, d.Name, d.MaxAbs)
+			}
+		}
+	}
+	bi := mk("LSTM", 4, graph.Attrs{"direction": "bidirectional"}, false)
+	if _, err := lift.Lift(bi); !errors.Is(err, layer.ErrUnsupported) || !strings.Contains(err.Error(), `"rnn"`) {
+		t.Errorf("bidirectional: %v, want an error naming node rnn", err)
+	}
+}
