@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/graph"
@@ -287,10 +288,21 @@ var activations = map[string]string{
 var foldable = map[string]bool{
 	"Transpose": true, "Reshape": true, "Cast": true, "Unsqueeze": true, "Squeeze": true, "Add": true,
 	"Mul": true, "Sub": true, "Div": true, "Sqrt": true, "Reciprocal": true, "Neg": true, "Identity": true,
-	"Constant": true, "Concat": true, "Shape": false, "Flatten": true,
+	"Constant": true, "Concat": true, "Shape": false, "Flatten": true, "ConstantOfShape": true, "Expand": true,
+	"Slice": true, "Gather": true, "Range": true, "Tile": true, "Pow": true, "Exp": true, "Log": true, "Abs": true,
 }
 
 func (l *lifter) node(i int, n *graph.Node) (int, error) {
+	// Nodes nothing reads (an old Dropout's mask, say) need no layer.
+	dead := len(n.Outputs) > 0
+	for _, o := range n.Outputs {
+		if o != "" && (l.consumers[o] > 0 || l.outputs[o]) {
+			dead = false
+		}
+	}
+	if dead {
+		return 0, nil
+	}
 	// Constant folding.
 	allConst := true
 	for _, in := range n.Inputs {
@@ -384,6 +396,8 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		return 0, nil
 	case "MatMul", "Gemm":
 		return 0, l.dense(n)
+	case "Sum":
+		return 0, l.sum(n)
 	case "Gather":
 		return 0, l.embedding(n)
 	case "LSTM", "GRU":
@@ -992,6 +1006,43 @@ func (l *lifter) nonNegative(v kt) bool {
 	return false
 }
 
+// sum lifts Sum of lifted tensors to an Add layer (one input: the input).
+func (l *lifter) sum(n *graph.Node) error {
+	var ins []kt
+	for j := range n.Inputs {
+		v, ok := l.vals[n.Input(j)]
+		if !ok {
+			return fmt.Errorf("input %d is not computed by a lifted layer: %w", j, layer.ErrUnsupported)
+		}
+		if len(ins) > 0 && v.rank != ins[0].rank {
+			return fmt.Errorf("Sum of tensors of ranks %d and %d: %w", ins[0].rank, v.rank, layer.ErrUnsupported)
+		}
+		ins = append(ins, v)
+	}
+	if len(ins) == 0 {
+		return fmt.Errorf("Sum of nothing: %w", layer.ErrUnsupported)
+	}
+	if len(ins) == 1 {
+		l.vals[n.Outputs[0]] = ins[0]
+		return nil
+	}
+	target := ins[0].perm
+	if target == nil {
+		target = identity(ins[0].rank)
+	}
+	names := []string{ins[0].layer}
+	for _, v := range ins[1:] {
+		src, err := l.layout(v, target, n)
+		if err != nil {
+			return err
+		}
+		names = append(names, src)
+	}
+	e := l.add("Add", l.provName(n), map[string]any{}, names, nil, n)
+	l.vals[n.Outputs[0]] = kt{layer: e.name, perm: ins[0].perm, rank: ins[0].rank}
+	return nil
+}
+
 func (l *lifter) binary(n *graph.Node) error {
 	a, aok := l.vals[n.Input(0)]
 	b, bok := l.vals[n.Input(1)]
@@ -1021,7 +1072,11 @@ func (l *lifter) binary(n *graph.Node) error {
 		// A bias after a Dense or convolution without one.
 		if p := l.byName[v.layer]; p != nil && foldsActivation[p.class] &&
 			p.cfg["use_bias"] == false && p.cfg["activation"] == "linear" && l.consumers[src] == 1 && !l.outputs[src] {
-			units := p.w[0].Shape()[p.w[0].Rank()-1]
+			ks := p.w[0].Shape()
+			units := ks[len(ks)-1]
+			if strings.HasPrefix(p.class, "Depthwise") {
+				units *= ks[len(ks)-2] // channels x depth_multiplier
+			}
 			if bias := biasFor(c, units); bias != nil && biasAxisOK(c, v) {
 				p.cfg["use_bias"] = true
 				p.w = append(p.w, bias)
@@ -1127,8 +1182,20 @@ func (l *lifter) reshape(n *graph.Node) error {
 }
 
 func (l *lifter) batchDim(v string, d int64) bool {
-	t, ok := l.g.Types[v]
-	return ok && len(t.Shape) > 0 && int64(t.Shape[0]) == d
+	if t, ok := l.g.Types[v]; ok && len(t.Shape) > 0 && int64(t.Shape[0]) == d {
+		return true
+	}
+	// Graphs whose inputs all declare the same fixed batch size (ONNX
+	// model zoo files: 1) carry it as the leading dimension everywhere.
+	if d <= 0 || len(l.g.Inputs) == 0 {
+		return false
+	}
+	for _, in := range l.g.Inputs {
+		if len(in.Type.Shape) == 0 || int64(in.Type.Shape[0]) != d {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *lifter) pool(n *graph.Node) error {

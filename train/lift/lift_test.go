@@ -383,3 +383,46 @@ func TestLiftRecurrent(t *testing.T) {
 		t.Errorf("bidirectional: %v, want an error naming node rnn", err)
 	}
 }
+
+// Sum of tensors lifts to Add, an unread node is skipped, and a Reshape
+// that keeps a fixed batch of 1 as its leading dimension lifts when every
+// input declares that batch (as model-zoo files do).
+func TestLiftSumDeadAndFixedBatch(t *testing.T) {
+	w := make([]float32, 6*4)
+	for i := range w {
+		w[i] = float32(i%7)/7 - 0.4
+	}
+	g := &graph.Graph{
+		Name:    "fixed",
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, 1, 4)}},
+		Outputs: []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, 1, 2, 3)}},
+		Params: []*graph.Param{
+			{Name: "W", Tensor: tensor.From(tensor.Shape{4, 6}, w)},
+			{Name: "shape", Tensor: tensor.From(tensor.Shape{3}, []int64{1, 2, 3})},
+		},
+		Nodes: []*graph.Node{
+			{Name: "mm", Op: "MatMul", Inputs: []string{"x", "W"}, Outputs: []string{"h"}},
+			{Name: "r", Op: "Relu", Inputs: []string{"h"}, Outputs: []string{"hr"}},
+			{Name: "sum", Op: "Sum", Inputs: []string{"h", "hr", "h"}, Outputs: []string{"s"}},
+			{Name: "unread", Op: "CastLike", Inputs: []string{"s", "x"}, Outputs: []string{"nobody"}},
+			{Name: "rs", Op: "Reshape", Inputs: []string{"s", "shape"}, Outputs: []string{"y"}},
+		},
+	}
+	m, err := lift.Lift(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := m.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 2})
+	if err != nil || len(diffs) == 0 {
+		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
+	}
+	for _, d := range diffs {
+		if !(d.MaxAbs <= 1e-6) {
+			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
+		}
+	}
+}
