@@ -90,6 +90,10 @@ type lifter struct {
 	// ([1, batch, H]) and Y ([seq, 1, batch, H]), waiting for the node
 	// that drops their unit direction axis.
 	rnnLast, rnnSeq map[string]string
+	// rnnSeqBi is a lifted Bidirectional's Y ([seq, 2, batch, H]) and
+	// rnnSeqBiT that after Transpose(0, 2, 1, 3) ([seq, batch, 2, H]),
+	// waiting for the Reshape that joins the directions.
+	rnnSeqBi, rnnSeqBiT map[string]string
 }
 
 // Lift builds a Keras model computing the same function as g. The model
@@ -99,7 +103,8 @@ type lifter struct {
 func Lift(g *graph.Graph) (*train.Model, error) {
 	l := &lifter{g: g, consts: map[string]*tensor.Tensor{}, vals: map[string]kt{}, byName: map[string]*entry{},
 		used: map[string]bool{}, count: map[string]int{}, consumers: map[string]int{}, outputs: map[string]bool{},
-		shapeVals: map[string]bool{}, zeros: map[string]bool{}, rnnLast: map[string]string{}, rnnSeq: map[string]string{}}
+		shapeVals: map[string]bool{}, zeros: map[string]bool{}, rnnLast: map[string]string{}, rnnSeq: map[string]string{},
+		rnnSeqBi: map[string]string{}, rnnSeqBiT: map[string]string{}}
 	for _, p := range g.Params {
 		l.consts[p.Name] = p.Tensor
 	}
@@ -178,7 +183,7 @@ func sanitize(s string) string {
 var snake = map[string]string{
 	"InputLayer": "input", "Dense": "dense", "Conv1D": "conv1d", "Conv2D": "conv2d", "Activation": "activation",
 	"DepthwiseConv1D": "depthwise_conv1d", "DepthwiseConv2D": "depthwise_conv2d", "Embedding": "embedding", "ReLU": "re_lu",
-	"LSTM": "lstm", "GRU": "gru",
+	"LSTM": "lstm", "GRU": "gru", "Bidirectional": "bidirectional",
 	"Flatten": "flatten", "Reshape": "reshape", "MaxPooling2D": "max_pooling2d", "AveragePooling2D": "average_pooling2d",
 	"GlobalAveragePooling2D": "global_average_pooling2d", "GlobalMaxPooling2D": "global_max_pooling2d",
 	"BatchNormalization": "batch_normalization", "Add": "add", "Subtract": "subtract", "Multiply": "multiply",
@@ -398,6 +403,19 @@ func (l *lifter) node(i int, n *graph.Node) (int, error) {
 		return 0, l.dense(n)
 	case "Sum":
 		return 0, l.sum(n)
+	case "Cast":
+		// Integer ids cast between integer types (before an Embedding,
+		// which takes any integer type) need no layer.
+		v, err := x(0)
+		if err != nil {
+			return 0, err
+		}
+		to := tensor.DType(n.Attrs.Int("to", 0))
+		if t, ok := l.valueType(n.Input(0)); !ok || !t.IsInt() || !to.IsInt() {
+			return 0, fmt.Errorf("Cast to %s (only integer ids cast to another integer type lift): %w", to, layer.ErrUnsupported)
+		}
+		out(v)
+		return 0, nil
 	case "Gather":
 		return 0, l.embedding(n)
 	case "LSTM", "GRU":
@@ -801,6 +819,22 @@ func (l *lifter) dropDirection(n *graph.Node) (bool, error) {
 		l.vals[n.Outputs[0]] = kt{layer: name, rank: 2}
 		return true, nil
 	}
+	if name, ok := l.rnnSeqBi[n.Input(0)]; ok && n.Op == "Transpose" && slices.Equal(n.Attrs.Ints("perm"), []int64{0, 2, 1, 3}) {
+		l.rnnSeqBiT[n.Outputs[0]] = name
+		return true, nil
+	}
+	if name, ok := l.rnnSeqBiT[n.Input(0)]; ok && n.Op == "Reshape" {
+		c := l.consts[n.Input(1)]
+		if c == nil || c.Len() != 3 {
+			return true, fmt.Errorf("the directions of a bidirectional layer are joined by a Reshape to a shape kiln does not know: %w", layer.ErrUnsupported)
+		}
+		sh := c.Int64s()
+		if (sh[0] != 0 && sh[0] != -1) || (sh[1] != 0 && sh[1] != -1) || (sh[2] != -1 && sh[2] != int64(2*l.unitsOf(name))) || (sh[0] == -1 && sh[1] == -1) {
+			return true, fmt.Errorf("Reshape of a bidirectional layer's output to %v (want [0, 0, -1]): %w", sh, layer.ErrUnsupported)
+		}
+		l.vals[n.Outputs[0]] = kt{layer: name, perm: []int{1, 0, 2}, rank: 3}
+		return true, nil
+	}
 	if name, ok := l.rnnSeq[n.Input(0)]; ok && (n.Op == "Squeeze" || n.Op == "Gather") && axesIs(1) {
 		l.vals[n.Outputs[0]] = kt{layer: name, perm: []int{1, 0, 2}, rank: 3}
 		return true, nil
@@ -819,8 +853,13 @@ func (l *lifter) recurrent(n *graph.Node) error {
 	if !ok || v.rank != 3 {
 		return fmt.Errorf("the input is not a lifted 3-D tensor: %w", layer.ErrUnsupported)
 	}
-	if d := n.Attrs.String("direction", "forward"); d != "forward" {
-		return fmt.Errorf("direction %s (only forward layers lift): %w", d, layer.ErrUnsupported)
+	dirs := 1
+	switch d := n.Attrs.String("direction", "forward"); d {
+	case "forward":
+	case "bidirectional":
+		dirs = 2
+	default:
+		return fmt.Errorf("direction %s (forward and bidirectional layers lift): %w", d, layer.ErrUnsupported)
 	}
 	if n.Attrs.Int("layout", 0) != 0 || n.Attrs.Has("clip") || n.Attrs.Int("input_forget", 0) != 0 || len(n.Attrs.Strings("activations")) > 0 {
 		return fmt.Errorf("layout, clip, input_forget or custom activations: %w", layer.ErrUnsupported)
@@ -841,50 +880,50 @@ func (l *lifter) recurrent(n *graph.Node) error {
 	}
 	W, R := l.consts[n.Input(1)], l.consts[n.Input(2)]
 	H := int(n.Attrs.Int("hidden_size", 0))
-	if W == nil || R == nil || W.Rank() != 3 || R.Rank() != 3 || W.Shape()[0] != 1 || H <= 0 ||
-		W.Shape()[1] != G*H || !R.Shape().Equal(tensor.Shape{1, G * H, H}) {
+	if W == nil || R == nil || W.Rank() != 3 || R.Rank() != 3 || W.Shape()[0] != dirs || H <= 0 ||
+		W.Shape()[1] != G*H || !R.Shape().Equal(tensor.Shape{dirs, G * H, H}) {
 		return fmt.Errorf("weights W %v, R %v are not constants of a forward layer with hidden_size %d: %w", shapeOf(W), shapeOf(R), H, layer.ErrUnsupported)
 	}
 	in := W.Shape()[2]
 	var B []float64
 	if b := n.Input(3); b != "" {
 		c := l.consts[b]
-		if c == nil || c.Len() != 2*G*H {
-			return fmt.Errorf("bias is not a constant of %d values: %w", 2*G*H, layer.ErrUnsupported)
+		if c == nil || c.Len() != dirs*2*G*H {
+			return fmt.Errorf("bias is not a constant of %d values: %w", dirs*2*G*H, layer.ErrUnsupported)
 		}
 		B = c.Float64s()
 	} else {
-		B = make([]float64, 2*G*H)
+		B = make([]float64, dirs*2*G*H)
 	}
 	order := []int{0, 2, 3, 1} // Keras i, f, c, o from ONNX i, o, f, c
 	if gru {
 		order = []int{0, 1, 2}
 	}
 	w, r := W.Float64s(), R.Float64s()
-	kernel := make([]float32, in*G*H)
-	rec := make([]float32, H*G*H)
-	for k, src := range order {
-		for u := range H {
-			row := src*H + u // ONNX row of this gate unit
-			for x := range in {
-				kernel[x*G*H+k*H+u] = float32(w[row*in+x])
-			}
-			for h := range H {
-				rec[h*G*H+k*H+u] = float32(r[row*H+h])
+	lbr := gru && n.Attrs.Int("linear_before_reset", 0) != 0
+	// weightsOf converts direction d's W, R and B to Keras's kernel,
+	// recurrent_kernel and bias.
+	weightsOf := func(d int) []*tensor.Tensor {
+		wd, rd, bd := w[d*G*H*in:(d+1)*G*H*in], r[d*G*H*H:(d+1)*G*H*H], B[d*2*G*H:(d+1)*2*G*H]
+		kernel := make([]float32, in*G*H)
+		rec := make([]float32, H*G*H)
+		for k, src := range order {
+			for u := range H {
+				row := src*H + u // ONNX row of this gate unit
+				for x := range in {
+					kernel[x*G*H+k*H+u] = float32(wd[row*in+x])
+				}
+				for h := range H {
+					rec[h*G*H+k*H+u] = float32(rd[row*H+h])
+				}
 			}
 		}
-	}
-	cfg := map[string]any{"units": H, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": true,
-		"return_sequences": false, "return_state": false, "go_backwards": false, "stateful": false, "unroll": false}
-	var bias *tensor.Tensor
-	if gru {
-		lbr := n.Attrs.Int("linear_before_reset", 0) != 0
-		cfg["reset_after"] = lbr
+		var bias *tensor.Tensor
 		bv := make([]float32, 2*G*H)
 		for k, src := range order {
 			for u := range H {
-				bv[k*H+u] = float32(B[src*H+u])
-				bv[G*H+k*H+u] = float32(B[G*H+src*H+u])
+				bv[k*H+u] = float32(bd[src*H+u])
+				bv[G*H+k*H+u] = float32(bd[G*H+src*H+u])
 			}
 		}
 		if lbr {
@@ -896,15 +935,14 @@ func (l *lifter) recurrent(n *graph.Node) error {
 			}
 			bias = tensor.From(tensor.Shape{G * H}, sum)
 		}
+		return []*tensor.Tensor{tensor.From(tensor.Shape{in, G * H}, kernel), tensor.From(tensor.Shape{H, G * H}, rec), bias}
+	}
+	cfg := map[string]any{"units": H, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": true,
+		"return_sequences": false, "return_state": false, "go_backwards": false, "stateful": false, "unroll": false}
+	if gru {
+		cfg["reset_after"] = lbr
 	} else {
 		cfg["unit_forget_bias"] = false
-		bv := make([]float32, G*H)
-		for k, src := range order {
-			for u := range H {
-				bv[k*H+u] = float32(B[src*H+u] + B[G*H+src*H+u])
-			}
-		}
-		bias = tensor.From(tensor.Shape{G * H}, bv)
 	}
 	yUsed := len(n.Outputs) > 0 && n.Outputs[0] != "" && l.consumers[n.Outputs[0]] > 0
 	hUsed := len(n.Outputs) > 1 && n.Outputs[1] != "" && l.consumers[n.Outputs[1]] > 0
@@ -921,7 +959,21 @@ func (l *lifter) recurrent(n *graph.Node) error {
 	if gru {
 		class = "GRU"
 	}
-	e := l.add(class, l.provName(n), cfg, []string{src}, []*tensor.Tensor{tensor.From(tensor.Shape{in, G * H}, kernel), tensor.From(tensor.Shape{H, G * H}, rec), bias}, n)
+	if dirs == 2 {
+		if !yUsed {
+			return fmt.Errorf("a bidirectional layer whose last states are read (only its sequence lifts): %w", layer.ErrUnsupported)
+		}
+		inner := map[string]any{"name": "forward_" + snake[class]}
+		for k, v := range cfg {
+			inner[k] = v
+		}
+		ws := append(weightsOf(0), weightsOf(1)...)
+		e := l.add("Bidirectional", l.provName(n), map[string]any{"merge_mode": "concat",
+			"layer": map[string]any{"class_name": class, "config": inner}}, []string{src}, ws, n)
+		l.rnnSeqBi[n.Outputs[0]] = e.name
+		return nil
+	}
+	e := l.add(class, l.provName(n), cfg, []string{src}, weightsOf(0), n)
 	if yUsed {
 		l.rnnSeq[n.Outputs[0]] = e.name
 	}
@@ -929,6 +981,31 @@ func (l *lifter) recurrent(n *graph.Node) error {
 		l.rnnLast[n.Outputs[1]] = e.name
 	}
 	return nil
+}
+
+// valueType is the element type of a graph input or typed value.
+func (l *lifter) valueType(name string) (tensor.DType, bool) {
+	for _, in := range l.g.Inputs {
+		if in.Name == name {
+			return in.Type.DType, true
+		}
+	}
+	if t, ok := l.g.Types[name]; ok && t.DType != tensor.Undefined {
+		return t.DType, true
+	}
+	return tensor.Undefined, false
+}
+
+// unitsOf returns the units of a lifted Bidirectional's wrapped layer.
+func (l *lifter) unitsOf(name string) int {
+	e := l.byName[name]
+	if e == nil {
+		return -1
+	}
+	inner, _ := e.cfg["layer"].(map[string]any)
+	cfg, _ := inner["config"].(map[string]any)
+	u, _ := cfg["units"].(int)
+	return u
 }
 
 func allZero(t *tensor.Tensor) bool {

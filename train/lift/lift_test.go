@@ -378,9 +378,66 @@ func TestLiftRecurrent(t *testing.T) {
 			}
 		}
 	}
-	bi := mk("LSTM", 4, graph.Attrs{"direction": "bidirectional"}, false)
+	bi := mk("LSTM", 4, graph.Attrs{"direction": "reverse"}, false)
 	if _, err := lift.Lift(bi); !errors.Is(err, layer.ErrUnsupported) || !strings.Contains(err.Error(), `"rnn"`) {
-		t.Errorf("bidirectional: %v, want an error naming node rnn", err)
+		t.Errorf("reverse: %v, want an error naming node rnn", err)
+	}
+}
+
+// A bidirectional LSTM or GRU whose sequence output PyTorch joins with
+// Transpose(0, 2, 1, 3) and Reshape(0, 0, -1) lifts to Bidirectional,
+// backward direction and time alignment included (sequences of 6).
+func TestLiftBidirectional(t *testing.T) {
+	const in, H, seq = 3, 4, 6
+	vals := func(n int, seed int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((i*seed)%17)/17 - 0.45
+		}
+		return v
+	}
+	for _, op := range []string{"LSTM", "GRU"} {
+		G := 4
+		attrs := graph.Attrs{"hidden_size": int64(H), "direction": "bidirectional"}
+		if op == "GRU" {
+			G = 3
+			attrs["linear_before_reset"] = int64(1)
+		}
+		g := &graph.Graph{
+			Name:    "bi" + op,
+			Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, seq, in)}},
+			Outputs: []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, seq, 2*H)}},
+			Params: []*graph.Param{
+				{Name: "W", Tensor: tensor.From(tensor.Shape{2, G * H, in}, vals(2*G*H*in, 7))},
+				{Name: "R", Tensor: tensor.From(tensor.Shape{2, G * H, H}, vals(2*G*H*H, 5))},
+				{Name: "B", Tensor: tensor.From(tensor.Shape{2, 2 * G * H}, vals(4*G*H, 3))},
+				{Name: "join", Tensor: tensor.From(tensor.Shape{3}, []int64{0, 0, -1})},
+			},
+			Nodes: []*graph.Node{
+				{Name: "tm", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"xt"}, Attrs: graph.Attrs{"perm": []int64{1, 0, 2}}},
+				{Name: "rnn", Op: op, Inputs: []string{"xt", "W", "R", "B"}, Outputs: []string{"Y"}, Attrs: attrs},
+				{Name: "dirs", Op: "Transpose", Inputs: []string{"Y"}, Outputs: []string{"yt"}, Attrs: graph.Attrs{"perm": []int64{0, 2, 1, 3}}},
+				{Name: "joined", Op: "Reshape", Inputs: []string{"yt", "join"}, Outputs: []string{"yj"}},
+				{Name: "bm", Op: "Transpose", Inputs: []string{"yj"}, Outputs: []string{"y"}, Attrs: graph.Attrs{"perm": []int64{1, 0, 2}}},
+			},
+		}
+		m, err := lift.Lift(g)
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		lg, err := m.Graph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffs, err := verify.Compare(g, lg, verify.Options{Seed: 13})
+		if err != nil || len(diffs) == 0 {
+			t.Fatalf("%s: compare: %v (%d outputs)", op, err, len(diffs))
+		}
+		for _, d := range diffs {
+			if !(d.MaxAbs <= 1e-5) {
+				t.Errorf("%s: output %s differs by %g", op, d.Name, d.MaxAbs)
+			}
+		}
 	}
 }
 
