@@ -94,6 +94,9 @@ type lifter struct {
 	// rnnSeqBiT that after Transpose(0, 2, 1, 3) ([seq, batch, 2, H]),
 	// waiting for the Reshape that joins the directions.
 	rnnSeqBi, rnnSeqBiT map[string]string
+	// affineBN are the BatchNormalization layers made from a constant
+	// per-channel scale or shift (see affine).
+	affineBN map[string]bool
 }
 
 // Lift builds a Keras model computing the same function as g. The model
@@ -104,7 +107,7 @@ func Lift(g *graph.Graph) (*train.Model, error) {
 	l := &lifter{g: g, consts: map[string]*tensor.Tensor{}, vals: map[string]kt{}, byName: map[string]*entry{},
 		used: map[string]bool{}, count: map[string]int{}, consumers: map[string]int{}, outputs: map[string]bool{},
 		shapeVals: map[string]bool{}, zeros: map[string]bool{}, rnnLast: map[string]string{}, rnnSeq: map[string]string{},
-		rnnSeqBi: map[string]string{}, rnnSeqBiT: map[string]string{}}
+		rnnSeqBi: map[string]string{}, rnnSeqBiT: map[string]string{}, affineBN: map[string]bool{}}
 	for _, p := range g.Params {
 		l.consts[p.Name] = p.Tensor
 	}
@@ -1162,7 +1165,64 @@ func (l *lifter) binary(n *graph.Node) error {
 			}
 		}
 	}
+	if (n.Op == "Mul" || n.Op == "Add") && aok != bok {
+		v, c, src := a, l.consts[n.Input(1)], n.Input(0)
+		if !aok {
+			v, c, src = b, l.consts[n.Input(0)], n.Input(1)
+		}
+		if done, err := l.affine(n, v, c, src); done || err != nil {
+			return err
+		}
+	}
 	return fmt.Errorf("%s with a constant operand that is not the bias of the layer before: %w", n.Op, layer.ErrUnsupported)
+}
+
+// affine lifts a per-channel scale (Mul) or shift (Add) by a constant, as
+// Caffe2-style exports write an inference BatchNormalization, to a Keras
+// BatchNormalization with zero mean, unit variance and epsilon 0 (so it
+// computes gamma*x + beta exactly); a shift right after such a scale
+// becomes its beta.
+func (l *lifter) affine(n *graph.Node, v kt, c *tensor.Tensor, src string) (bool, error) {
+	if c == nil || c.Len() < 2 || !biasAxisOK(c, v) {
+		return false, nil
+	}
+	ch := c.Len()
+	vec := biasFor(c, ch)
+	if vec == nil {
+		return false, nil
+	}
+	if n.Op == "Add" {
+		if p := l.byName[v.layer]; p != nil && l.affineBN[p.name] && l.consumers[src] == 1 && !l.outputs[src] {
+			beta := p.w[1].F32()
+			for i, d := range vec.F32() {
+				beta[i] += d
+			}
+			l.vals[n.Outputs[0]] = v
+			return true, nil
+		}
+	}
+	gamma, beta := tensor.New(tensor.Float32, ch), tensor.New(tensor.Float32, ch)
+	for i := range gamma.F32() {
+		gamma.F32()[i] = 1
+	}
+	if n.Op == "Mul" {
+		gamma = vec
+	} else {
+		beta = vec
+	}
+	ones := tensor.New(tensor.Float32, ch)
+	for i := range ones.F32() {
+		ones.F32()[i] = 1
+	}
+	src2, err := l.layout(v, v.perm, n)
+	if err != nil {
+		return true, err
+	}
+	e := l.add("BatchNormalization", l.provName(n), map[string]any{"axis": -1, "epsilon": 0.0, "momentum": 0.99, "center": true, "scale": true},
+		[]string{src2}, []*tensor.Tensor{gamma, beta, tensor.New(tensor.Float32, ch), ones}, n)
+	l.affineBN[e.name] = true
+	l.vals[n.Outputs[0]] = kt{layer: e.name, perm: v.perm, rank: v.rank}
+	return true, nil
 }
 
 // biasAxisOK checks that a bias constant broadcasts along the channel axis

@@ -483,3 +483,54 @@ func TestLiftSumDeadAndFixedBatch(t *testing.T) {
 		}
 	}
 }
+
+// A per-channel scale and shift by constants (an inference batch norm as
+// Caffe2-style exports write it) lifts to one BatchNormalization.
+func TestLiftAffine(t *testing.T) {
+	w := make([]float32, 3*2*3*3)
+	for i := range w {
+		w[i] = float32(i%9)/4 - 1
+	}
+	g := &graph.Graph{
+		Name:    "affine",
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, 2, 6, 6)}},
+		Outputs: []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, 3, 4, 4)}},
+		Params: []*graph.Param{
+			{Name: "W", Tensor: tensor.From(tensor.Shape{3, 2, 3, 3}, w)},
+			{Name: "scale", Tensor: tensor.From(tensor.Shape{3, 1, 1}, []float32{0.5, -2, 1.5})},
+			{Name: "shift", Tensor: tensor.From(tensor.Shape{1, 3, 1, 1}, []float32{0.1, 0.2, -0.3})},
+		},
+		Nodes: []*graph.Node{
+			{Name: "conv", Op: "Conv", Inputs: []string{"x", "W"}, Outputs: []string{"c"}},
+			{Name: "mul", Op: "Mul", Inputs: []string{"c", "scale"}, Outputs: []string{"m"}},
+			{Name: "add", Op: "Add", Inputs: []string{"shift", "m"}, Outputs: []string{"a"}},
+			{Name: "relu", Op: "Relu", Inputs: []string{"a"}, Outputs: []string{"y"}},
+		},
+	}
+	m, err := lift.Lift(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range m.Layers() {
+		if l.Class() == "BatchNormalization" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d BatchNormalization layers, want 1 (scale and shift in one)", n)
+	}
+	lg, err := m.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 4})
+	if err != nil || len(diffs) == 0 {
+		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
+	}
+	for _, d := range diffs {
+		if !(d.MaxAbs <= 1e-5) {
+			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
+		}
+	}
+}
