@@ -534,3 +534,55 @@ func TestLiftAffine(t *testing.T) {
 		}
 	}
 }
+
+// Real exported models lift to Keras and compute what the ONNX graph does
+// (sequences of 7 steps, so recurrent directions are exercised). Small
+// corpus models always run; the bench models (../bench/bench-models) only
+// without -short.
+func TestLiftRealModels(t *testing.T) {
+	type model struct {
+		path  string
+		heavy bool
+	}
+	var models []model
+	for _, name := range []string{"mnist_8", "super_resolution_10", "keras_tf2_dense", "byte_sb_bidi_lstm"} {
+		models = append(models, model{testpaths.Shared("corpus", "onnx", "models", name, "model.onnx"), false})
+	}
+	for _, name := range []string{"mlp", "cnn", "lstm", "gru", "resnet18", "mobilenet_v2"} {
+		models = append(models, model{filepath.Join(testpaths.Shared(), "..", "bench", "bench-models", name, "model.onnx"), true})
+	}
+	ran := 0
+	for _, m := range models {
+		if m.heavy && testing.Short() {
+			continue
+		}
+		om, err := onnx.Load(m.path)
+		if err != nil {
+			continue // not on this machine
+		}
+		ran++
+		km, err := lift.Lift(om.Graph)
+		if err != nil {
+			t.Errorf("%s: %v", m.path, err)
+			continue
+		}
+		lg, err := km.Graph()
+		if err != nil {
+			t.Errorf("%s: %v", m.path, err)
+			continue
+		}
+		diffs, err := verify.Compare(om.Graph, lg, verify.Options{Seed: 1, Dim: 7, IntHigh: 50})
+		if err != nil || len(diffs) == 0 {
+			t.Errorf("%s: compare: %v (%d outputs)", m.path, err, len(diffs))
+			continue
+		}
+		for _, d := range diffs {
+			if !(d.MaxAbs <= 1e-4) {
+				t.Errorf("%s: output %s differs by %g", m.path, d.Name, d.MaxAbs)
+			}
+		}
+	}
+	if ran == 0 {
+		t.Skip("no ONNX corpus or bench models on this machine")
+	}
+}
