@@ -140,7 +140,7 @@ func Lift(g *graph.Graph) (*train.Model, error) {
 	}
 	for i := 0; i < len(l.g.Nodes); i++ {
 		n := l.g.Nodes[i]
-		skip, err := l.node(i, n)
+		skip, err := l.safeNode(i, n)
 		if err != nil {
 			var le *liftError
 			if errors.As(err, &le) {
@@ -298,6 +298,17 @@ var foldable = map[string]bool{
 	"Mul": true, "Sub": true, "Div": true, "Sqrt": true, "Reciprocal": true, "Neg": true, "Identity": true,
 	"Constant": true, "Concat": true, "Shape": false, "Flatten": true, "ConstantOfShape": true, "Expand": true,
 	"Slice": true, "Gather": true, "Range": true, "Tile": true, "Pow": true, "Exp": true, "Log": true, "Abs": true,
+}
+
+// safeNode is node with a panic (a bug on some unforeseen graph) turned
+// into an error naming the node, so a bad file cannot crash the caller.
+func (l *lifter) safeNode(i int, n *graph.Node) (skip int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			skip, err = 0, fmt.Errorf("internal error lifting this node (please report it): %v", r)
+		}
+	}()
+	return l.node(i, n)
 }
 
 func (l *lifter) node(i int, n *graph.Node) (int, error) {
