@@ -1081,9 +1081,13 @@ func (l *lifter) clip(n *graph.Node) error {
 
 // nonNegative reports whether a lifted value is known to be >= 0: the
 // output of a ReLU, or of a layer whose activation is relu.
-func (l *lifter) nonNegative(v kt) bool {
-	e := l.byName[v.layer]
-	if e == nil {
+func (l *lifter) nonNegative(v kt) bool { return l.nonNegLayer(v.layer, 0) }
+
+// nonNegLayer: a ReLU or relu-activated layer, or a layer that only moves,
+// pools, joins or adds non-negative inputs.
+func (l *lifter) nonNegLayer(name string, depth int) bool {
+	e := l.byName[name]
+	if e == nil || depth > 64 {
 		return false
 	}
 	switch {
@@ -1092,6 +1096,17 @@ func (l *lifter) nonNegative(v kt) bool {
 		th, _ := e.cfg["threshold"].(float64)
 		return ns == 0 && th >= 0
 	case e.cfg["activation"] == "relu":
+		return true
+	case e.class == "Concatenate" || e.class == "MaxPooling2D" || e.class == "AveragePooling2D" || e.class == "ZeroPadding2D" ||
+		e.class == "Permute" || e.class == "Reshape" || e.class == "Flatten" || e.class == "Add" || e.class == "Maximum":
+		if len(e.in) == 0 {
+			return false
+		}
+		for _, in := range e.in {
+			if !l.nonNegLayer(in, depth+1) {
+				return false
+			}
+		}
 		return true
 	}
 	return false
@@ -1364,9 +1379,21 @@ func (l *lifter) pool(n *graph.Node) error {
 	// Explicit pads become a ZeroPadding2D before a valid pooling when
 	// zeros change nothing: max pooling of non-negative values, average
 	// pooling that counts the padding.
-	zeroPad := padded && n.Meta.KerasClass == "" && len(pads) == 4 &&
+	// With stride 1, pads of (k-1)/2 before and the rest after are what
+	// Keras's "same" pads (which neither max nor average pooling counts).
+	sameAsKeras := len(pads) == 4
+	ks, st := n.Attrs.Ints("kernel_shape"), n.Attrs.Ints("strides")
+	for a := range 2 {
+		if !sameAsKeras || a >= len(ks) || (a < len(st) && st[a] != 1) || pads[a] != (ks[a]-1)/2 || pads[a+2] != ks[a]-1-(ks[a]-1)/2 {
+			sameAsKeras = false
+		}
+	}
+	if n.Op == "AveragePool" && n.Attrs.Int("count_include_pad", 0) != 0 {
+		sameAsKeras = false
+	}
+	zeroPad := padded && n.Meta.KerasClass == "" && len(pads) == 4 && !sameAsKeras &&
 		((n.Op == "MaxPool" && l.nonNegative(v)) || (n.Op == "AveragePool" && n.Attrs.Int("count_include_pad", 0) == 1))
-	if padded && n.Meta.KerasClass == "" && !zeroPad {
+	if padded && n.Meta.KerasClass == "" && !zeroPad && !sameAsKeras {
 		return fmt.Errorf("%s with padding (Keras pools pad only as \"same\"; zero padding is exact only for max pooling after a ReLU or average pooling that counts the padding): %w", n.Op, layer.ErrUnsupported)
 	}
 	if n.Attrs.Int("ceil_mode", 0) != 0 {

@@ -586,3 +586,46 @@ func TestLiftRealModels(t *testing.T) {
 		t.Skip("no ONNX corpus or bench models on this machine")
 	}
 }
+
+// Stride-1 pooling with the pads Keras's "same" uses lifts to "same"
+// pooling (average pooling that does not count the padding included), and
+// a padded max pooling of a concatenation of ReLU outputs is known to read
+// non-negative values.
+func TestLiftSamePoolingAndNonNegativeJoins(t *testing.T) {
+	w := make([]float32, 3*2*1*1)
+	for i := range w {
+		w[i] = float32(i)/3 - 0.8
+	}
+	g := &graph.Graph{
+		Name:    "same",
+		Inputs:  []*graph.Value{{Name: "x", Type: graph.TensorType(tensor.Float32, -1, 2, 7, 7)}},
+		Outputs: []*graph.Value{{Name: "y", Type: graph.TensorType(tensor.Float32, -1, 6, 4, 4)}},
+		Params:  []*graph.Param{{Name: "W", Tensor: tensor.From(tensor.Shape{3, 2, 1, 1}, w)}},
+		Nodes: []*graph.Node{
+			{Name: "avg", Op: "AveragePool", Inputs: []string{"x"}, Outputs: []string{"a"}, Attrs: graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}}},
+			{Name: "conv", Op: "Conv", Inputs: []string{"a", "W"}, Outputs: []string{"c"}},
+			{Name: "relu", Op: "Relu", Inputs: []string{"c"}, Outputs: []string{"r"}},
+			{Name: "relu2", Op: "Relu", Inputs: []string{"a"}, Outputs: []string{"r2"}},
+			{Name: "cat", Op: "Concat", Inputs: []string{"r", "r2", "r2"}, Outputs: []string{"j"}, Attrs: graph.Attrs{"axis": int64(1)}},
+			{Name: "max", Op: "MaxPool", Inputs: []string{"j"}, Outputs: []string{"y"}, Attrs: graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}},
+		},
+	}
+	g.Outputs[0].Type = graph.TensorType(tensor.Float32, -1, 7, 4, 4)
+	m, err := lift.Lift(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := m.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 6})
+	if err != nil || len(diffs) == 0 {
+		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
+	}
+	for _, d := range diffs {
+		if !(d.MaxAbs <= 1e-5) {
+			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
+		}
+	}
+}
