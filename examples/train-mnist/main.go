@@ -17,9 +17,11 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -147,7 +149,7 @@ func run(dir string, epochs, batch, ntrain int, seed uint64, plot string) error 
 					return fmt.Errorf("%s bias: %v in %s, want %v", name, b.Shape(), sameStart, bw.Shape())
 				}
 				bw.CopyFrom(b)
-			} else if !os.IsNotExist(err) {
+			} else if !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}
