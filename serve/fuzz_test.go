@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"testing"
@@ -26,6 +27,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [[[[]]]]}]}`,
 		`[[], [[]], []]`,
 		`{"inputs": [`,
+		"{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":16}}]}\x00\x00\x00\x80?\x00\x00\x00@\x00\x00@@\x00\x00\x80@",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -35,6 +37,12 @@ func FuzzDecodeRequest(f *testing.F) {
 		for _, m := range []*kiln.Model{affine, two} {
 			if in, _, _, err := decodeV2(body, m); err == nil {
 				checkFit(t, in)
+			}
+			// The same bytes as a JSON header and binary tensor data.
+			if k := bytes.IndexByte(body, 0); k >= 0 {
+				if in, _, _, err := decodeV2With(body[:k], body[k+1:], m); err == nil {
+					checkFit(t, in)
+				}
 			}
 			if in, _, err := decodeTF(body, m); err == nil {
 				checkFit(t, in)

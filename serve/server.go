@@ -418,8 +418,13 @@ func (s *Server) newID() string {
 
 // reply writes a successful JSON response.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, body []byte) {
+	s.replyAs(w, r, c, body, "application/json")
+}
+
+// replyAs is reply with another content type.
+func (s *Server) replyAs(w http.ResponseWriter, r *http.Request, c *call, body []byte, contentType string) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if c.id != "" {
 		h.Set("X-Request-Id", c.id)

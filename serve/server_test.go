@@ -305,7 +305,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"v2 enormous shape", "POST", "/v2/models/affine/infer", `{"inputs": [{"name": "x", "shape": [4000000000, 4000000000], "datatype": "FP32", "data": [1]}]}`, 400, "too large"},
 		{"v2 fractional dimension", "POST", "/v2/models/affine/infer", `{"inputs": [{"name": "x", "shape": [1.5, 4], "datatype": "FP32", "data": [1]}]}`, 400, "malformed request"},
 		{"v2 deep nesting", "POST", "/v2/models/affine/infer", `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": ` + deep + `}]}`, 400, "nested deeper"},
-		{"v2 binary data extension", "POST", "/v2/models/affine/infer", `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "parameters": {"binary_data_size": 16}}]}`, 400, "binary tensor data extension"},
+		{"v2 binary data without its header", "POST", "/v2/models/affine/infer", `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "parameters": {"binary_data_size": 16}}]}`, 400, "Inference-Header-Content-Length"},
 		{"v2 unknown output", "POST", "/v2/models/affine/infer", `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": [{"name": "q"}]}`, 400, `unknown output "q"`},
 		{"v2 fixed model, batch of 2", "POST", "/v2/models/fixed/infer", `{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [1, 2, 3, 4, 5, 6]}]}`, 400, "dimension 0 must be 1"},
 		{"v2 metadata of unknown model", "GET", "/v2/models/nope", ``, 404, "unknown model"},

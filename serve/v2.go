@@ -1,8 +1,10 @@
 package serve
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,11 +130,11 @@ func (s *Server) v2ModelReady(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, c, map[string]any{"name": e.name, "ready": true})
 }
 
-// v2ServerMetadata answers $metadata_server_response. kiln implements no
-// protocol extensions, so "extensions" is empty.
+// v2ServerMetadata answers $metadata_server_response; of the protocol's
+// extensions kiln implements the binary tensor data extension.
 func (s *Server) v2ServerMetadata(w http.ResponseWriter, r *http.Request) {
 	c := &call{proto: "meta", model: "", start: time.Now()}
-	s.writeJSON(w, r, c, map[string]any{"name": "kiln", "version": Version, "extensions": []string{}})
+	s.writeJSON(w, r, c, map[string]any{"name": "kiln", "version": Version, "extensions": []string{"binary_tensor_data"}})
 }
 
 // v2Platform names the model's platform as "<project>_<format>". The
@@ -182,9 +184,10 @@ func (s *Server) v2ModelMetadata(w http.ResponseWriter, r *http.Request) {
 // (no coercion between types); requested outputs are returned in the order
 // asked, all outputs in model order when none are. The response carries
 // the request's "id", or the X-Request-Id header's, or a generated one.
-// Output "data" is flat, in row-major order. The binary tensor data
-// extension is not implemented: inputs that use it get 400, and requests
-// for binary outputs get JSON data.
+// Output "data" is flat, in row-major order. With the binary tensor data
+// extension (an Inference-Header-Content-Length header), inputs may carry
+// binary_data_size and their data after the JSON, and outputs asked for as
+// binary_data come back the same way.
 func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request) {
 	c := &call{proto: "v2", model: "unknown", start: time.Now(), id: r.Header.Get("X-Request-Id")}
 	s.met.inFlight.Inc()
@@ -201,7 +204,13 @@ func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, c, aerr)
 		return
 	}
-	in, outIdx, req, aerr := decodeV2(body.Bytes(), e.m)
+	jsonPart, bin, aerr := splitBinary(r, body.Bytes())
+	var in []*tensor.Tensor
+	var outIdx []int
+	var req *v2Request
+	if aerr == nil {
+		in, outIdx, req, aerr = decodeV2With(jsonPart, bin, e.m)
+	}
 	putBuf(body)
 	if req != nil && req.ID != "" {
 		c.id = req.ID
@@ -218,12 +227,74 @@ func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, c, aerr)
 		return
 	}
-	s.reply(w, r, c, encodeV2(e, c.id, out, outIdx))
+	binOut := binaryOutputs(req, outIdx, e.m)
+	resp, header := encodeV2Binary(e, c.id, out, outIdx, binOut)
+	if header < 0 {
+		s.reply(w, r, c, resp)
+		return
+	}
+	w.Header().Set("Inference-Header-Content-Length", strconv.Itoa(header))
+	s.replyAs(w, r, c, resp, "application/octet-stream")
+}
+
+// splitBinary separates a request body into its JSON header and the binary
+// tensor data after it, when the Inference-Header-Content-Length header
+// (the binary tensor data extension) says where the JSON ends.
+func splitBinary(r *http.Request, body []byte) ([]byte, []byte, *apiError) {
+	h := r.Header.Get("Inference-Header-Content-Length")
+	if h == "" {
+		return body, nil, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || n < 0 || n > len(body) {
+		return nil, nil, badRequest("Inference-Header-Content-Length %q: want the length of the JSON header, at most the body's %d bytes", h, len(body))
+	}
+	return body[:n], body[n:], nil
+}
+
+// binaryOutputs reports, for each returned output, whether it goes back as
+// binary data: the request's "binary_data_output" parameter, overridden
+// by an output's own "binary_data".
+func binaryOutputs(req *v2Request, outIdx []int, m *kiln.Model) []bool {
+	flags := make([]bool, len(outIdx))
+	if req == nil {
+		return flags
+	}
+	def, _ := req.Parameters["binary_data_output"].(bool)
+	outs := m.Outputs()
+	for k, i := range outIdx {
+		flags[k] = def
+		for _, ro := range req.Outputs {
+			if ro.Name == outs[i].Name {
+				if b, ok := ro.Parameters["binary_data"].(bool); ok {
+					flags[k] = b
+				}
+			}
+		}
+	}
+	return flags
 }
 
 // decodeV2 turns an $inference_request into the model's inputs, in model
 // order, and the indices of the outputs to return.
 func decodeV2(body []byte, m *kiln.Model) ([]*tensor.Tensor, []int, *v2Request, *apiError) {
+	return decodeV2With(body, nil, m)
+}
+
+// binData is the binary tensor data after a request's JSON header, read
+// in the order the inputs that use it are listed.
+type binData struct {
+	b   []byte
+	off int
+}
+
+// decodeV2With is decodeV2 for a request whose inputs may carry their data
+// as binary (bin, after the JSON header; nil when the request has none).
+func decodeV2With(body, bin []byte, m *kiln.Model) ([]*tensor.Tensor, []int, *v2Request, *apiError) {
+	var bd *binData
+	if bin != nil {
+		bd = &binData{b: bin}
+	}
 	var req v2Request
 	if aerr := decodeV2Request(body, &req); aerr != nil {
 		return nil, nil, nil, aerr
@@ -243,11 +314,14 @@ func decodeV2(body []byte, m *kiln.Model) ([]*tensor.Tensor, []int, *v2Request, 
 		if in[idx] != nil {
 			return nil, nil, &req, badRequest("input %q given twice", ri.Name)
 		}
-		t, aerr := decodeV2Input(ri, ins[idx])
+		t, aerr := decodeV2Input(ri, ins[idx], bd)
 		if aerr != nil {
 			return nil, nil, &req, aerr
 		}
 		in[idx] = t
+	}
+	if bd != nil && bd.off != len(bd.b) {
+		return nil, nil, &req, badRequest("%d bytes of binary data follow the JSON header, but the inputs' binary_data_size parameters account for %d", len(bd.b), bd.off)
 	}
 	for i, t := range in {
 		if t == nil {
@@ -306,10 +380,7 @@ func dims(shape []int) string {
 	return s
 }
 
-func decodeV2Input(ri v2RequestInput, want kiln.TensorInfo) (*tensor.Tensor, *apiError) {
-	if _, ok := ri.Parameters["binary_data_size"]; ok {
-		return nil, badRequest("input %q: the binary tensor data extension is not supported; send \"data\" as JSON", ri.Name)
-	}
+func decodeV2Input(ri v2RequestInput, want kiln.TensorInfo, bd *binData) (*tensor.Tensor, *apiError) {
 	if ri.Datatype == "" {
 		return nil, badRequest("input %q has no \"datatype\"; the model takes %s", ri.Name, v2DType(want.DType))
 	}
@@ -335,6 +406,12 @@ func decodeV2Input(ri v2RequestInput, want kiln.TensorInfo) (*tensor.Tensor, *ap
 		n *= d
 		shape[i] = int(d)
 	}
+	if size, ok := ri.Parameters["binary_data_size"]; ok {
+		if len(ri.Data) > 0 && string(ri.Data) != "null" {
+			return nil, badRequest("input %q has both \"data\" and binary_data_size; send one", ri.Name)
+		}
+		return decodeBinaryInput(ri.Name, size, dt, shape, n, bd)
+	}
 	if len(ri.Data) == 0 || string(ri.Data) == "null" {
 		return nil, badRequest("input %q has no \"data\"", ri.Name)
 	}
@@ -349,6 +426,125 @@ func decodeV2Input(ri v2RequestInput, want kiln.TensorInfo) (*tensor.Tensor, *ap
 		return nil, badRequest("input %q: \"data\" is nested as %v, but \"shape\" is %v (send it nested to the shape or flat)", ri.Name, []int(t.Shape()), ri.Shape)
 	}
 	return tensor.Must(shape, t.Data()), nil
+}
+
+// decodeBinaryInput takes an input's binary_data_size bytes from bd:
+// little-endian elements of the datatype's size (BOOL one byte each), or
+// for BYTES each element a 4-byte little-endian length and its bytes.
+func decodeBinaryInput(name string, size any, dt tensor.DType, shape tensor.Shape, n int64, bd *binData) (*tensor.Tensor, *apiError) {
+	if bd == nil {
+		return nil, badRequest("input %q has binary_data_size, but the request has no Inference-Header-Content-Length header saying where its JSON ends", name)
+	}
+	f, ok := size.(float64)
+	if !ok || f < 0 || f != math.Trunc(f) || f > float64(len(bd.b)-bd.off) {
+		return nil, badRequest("input %q: binary_data_size %v: want a whole number of bytes, at most the %d left after the JSON header", name, size, len(bd.b)-bd.off)
+	}
+	chunk := bd.b[bd.off : bd.off+int(f)]
+	bd.off += int(f)
+	if dt == tensor.String {
+		vals := make([]string, 0, n)
+		for p := 0; p < len(chunk); {
+			if p+4 > len(chunk) {
+				return nil, badRequest("input %q: BYTES element %d has no complete 4-byte length", name, len(vals))
+			}
+			l := int(binary.LittleEndian.Uint32(chunk[p:]))
+			p += 4
+			if l > len(chunk)-p {
+				return nil, badRequest("input %q: BYTES element %d claims %d bytes, %d remain", name, len(vals), l, len(chunk)-p)
+			}
+			vals = append(vals, string(chunk[p:p+l]))
+			p += l
+		}
+		if int64(len(vals)) != n {
+			return nil, badRequest("input %q: binary data holds %d BYTES elements, but shape %v needs %d", name, len(vals), []int(shape), n)
+		}
+		return tensor.Must(shape, vals), nil
+	}
+	if want := n * int64(dt.Size()); int64(len(chunk)) != want {
+		return nil, badRequest("input %q: binary_data_size is %d bytes, but %d %s elements take %d", name, len(chunk), n, v2DType(dt), want)
+	}
+	t, err := tensor.NewChecked(dt, shape)
+	if err != nil {
+		return nil, badRequest("input %q: %v", name, err)
+	}
+	if !tensor.DecodeBytes(t, chunk, binary.LittleEndian) {
+		return nil, badRequest("input %q: datatype %s cannot be sent as binary data", name, v2DType(dt))
+	}
+	return t, nil
+}
+
+// encodeV2Binary is encodeV2 with the outputs flagged in bin sent as binary
+// data after the JSON; it returns the body and the JSON's length, or -1
+// when nothing is binary.
+func encodeV2Binary(e *entry, id string, out []*tensor.Tensor, outIdx []int, bin []bool) ([]byte, int) {
+	any := false
+	for _, b := range bin {
+		any = any || b
+	}
+	if !any {
+		return encodeV2(e, id, out, outIdx), -1
+	}
+	var raw [][]byte
+	buf := []byte(`{"model_name":`)
+	buf = appendJSONString(buf, e.name)
+	buf = append(buf, `,"id":`...)
+	buf = appendJSONString(buf, id)
+	buf = append(buf, `,"outputs":[`...)
+	infos := e.m.Outputs()
+	for k, i := range outIdx {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		t := out[i]
+		buf = append(buf, `{"name":`...)
+		buf = appendJSONString(buf, infos[i].Name)
+		buf = append(buf, `,"datatype":`...)
+		buf = appendJSONString(buf, v2DType(t.DType()))
+		buf = append(buf, `,"shape":[`...)
+		for d, n := range t.Shape() {
+			if d > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendInt(buf, int64(n), 10)
+		}
+		var data []byte
+		if bin[k] {
+			data = binaryTensor(t)
+		}
+		if data == nil {
+			buf = append(buf, `],"data":`...)
+			buf = appendTensorJSON(buf, t, false)
+		} else {
+			buf = append(buf, `],"parameters":{"binary_data_size":`...)
+			buf = strconv.AppendInt(buf, int64(len(data)), 10)
+			buf = append(buf, '}')
+			raw = append(raw, data)
+		}
+		buf = append(buf, '}')
+	}
+	buf = append(buf, "]}"...)
+	header := len(buf)
+	for _, d := range raw {
+		buf = append(buf, d...)
+	}
+	return buf, header
+}
+
+// binaryTensor is a tensor's binary tensor data, or nil for a type the
+// extension cannot carry.
+func binaryTensor(t *tensor.Tensor) []byte {
+	if t.DType() == tensor.String {
+		var b []byte
+		for _, v := range t.Data().([]string) {
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
+			b = append(b, v...)
+		}
+		if b == nil {
+			b = []byte{}
+		}
+		return b
+	}
+	return tensor.EncodeBytes(t, binary.LittleEndian)
 }
 
 // encodeV2 writes an $inference_response.
