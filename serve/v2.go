@@ -228,7 +228,7 @@ func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	binOut := binaryOutputs(req, outIdx, e.m)
-	resp, header := encodeV2Binary(e, c.id, out, outIdx, binOut)
+	resp, header := encodeV2(e, c.id, out, outIdx, binOut)
 	if header < 0 {
 		s.reply(w, r, c, resp)
 		return
@@ -473,63 +473,6 @@ func decodeBinaryInput(name string, size any, dt tensor.DType, shape tensor.Shap
 	return t, nil
 }
 
-// encodeV2Binary is encodeV2 with the outputs flagged in bin sent as binary
-// data after the JSON; it returns the body and the JSON's length, or -1
-// when nothing is binary.
-func encodeV2Binary(e *entry, id string, out []*tensor.Tensor, outIdx []int, bin []bool) ([]byte, int) {
-	any := false
-	for _, b := range bin {
-		any = any || b
-	}
-	if !any {
-		return encodeV2(e, id, out, outIdx), -1
-	}
-	var raw [][]byte
-	buf := []byte(`{"model_name":`)
-	buf = appendJSONString(buf, e.name)
-	buf = append(buf, `,"id":`...)
-	buf = appendJSONString(buf, id)
-	buf = append(buf, `,"outputs":[`...)
-	infos := e.m.Outputs()
-	for k, i := range outIdx {
-		if k > 0 {
-			buf = append(buf, ',')
-		}
-		t := out[i]
-		buf = append(buf, `{"name":`...)
-		buf = appendJSONString(buf, infos[i].Name)
-		buf = append(buf, `,"datatype":`...)
-		buf = appendJSONString(buf, v2DType(t.DType()))
-		buf = append(buf, `,"shape":[`...)
-		for d, n := range t.Shape() {
-			if d > 0 {
-				buf = append(buf, ',')
-			}
-			buf = strconv.AppendInt(buf, int64(n), 10)
-		}
-		var data []byte
-		if bin[k] {
-			data = binaryTensor(t)
-		}
-		if data == nil {
-			buf = append(buf, `],"data":`...)
-			buf = appendTensorJSON(buf, t, false)
-		} else {
-			buf = append(buf, `],"parameters":{"binary_data_size":`...)
-			buf = strconv.AppendInt(buf, int64(len(data)), 10)
-			buf = append(buf, '}')
-			raw = append(raw, data)
-		}
-		buf = append(buf, '}')
-	}
-	buf = append(buf, "]}"...)
-	header := len(buf)
-	for _, d := range raw {
-		buf = append(buf, d...)
-	}
-	return buf, header
-}
-
 // binaryTensor is a tensor's binary tensor data, or nil for a type the
 // extension cannot carry.
 func binaryTensor(t *tensor.Tensor) []byte {
@@ -547,8 +490,10 @@ func binaryTensor(t *tensor.Tensor) []byte {
 	return tensor.EncodeBytes(t, binary.LittleEndian)
 }
 
-// encodeV2 writes an $inference_response.
-func encodeV2(e *entry, id string, out []*tensor.Tensor, outIdx []int) []byte {
+// encodeV2 writes an $inference_response. Outputs flagged in bin (nil:
+// none) go as binary tensor data after the JSON, the rest as "data"; it
+// returns the body and the JSON's length, or -1 when nothing is binary.
+func encodeV2(e *entry, id string, out []*tensor.Tensor, outIdx []int, bin []bool) ([]byte, int) {
 	size := 64
 	for _, i := range outIdx {
 		size += 64 + out[i].Len()*12
@@ -560,6 +505,7 @@ func encodeV2(e *entry, id string, out []*tensor.Tensor, outIdx []int) []byte {
 	buf = appendJSONString(buf, id)
 	buf = append(buf, `,"outputs":[`...)
 	infos := e.m.Outputs()
+	var raw [][]byte
 	for k, i := range outIdx {
 		if k > 0 {
 			buf = append(buf, ',')
@@ -576,11 +522,30 @@ func encodeV2(e *entry, id string, out []*tensor.Tensor, outIdx []int) []byte {
 			}
 			buf = strconv.AppendInt(buf, int64(n), 10)
 		}
-		buf = append(buf, `],"data":`...)
-		buf = appendTensorJSON(buf, t, false)
+		var data []byte
+		if k < len(bin) && bin[k] {
+			data = binaryTensor(t)
+		}
+		if data == nil {
+			buf = append(buf, `],"data":`...)
+			buf = appendTensorJSON(buf, t, false)
+		} else {
+			buf = append(buf, `],"parameters":{"binary_data_size":`...)
+			buf = strconv.AppendInt(buf, int64(len(data)), 10)
+			buf = append(buf, '}')
+			raw = append(raw, data)
+		}
 		buf = append(buf, '}')
 	}
-	return append(buf, "]}"...)
+	buf = append(buf, "]}"...)
+	if raw == nil {
+		return buf, -1
+	}
+	header := len(buf)
+	for _, d := range raw {
+		buf = append(buf, d...)
+	}
+	return buf, header
 }
 
 func appendJSONString(buf []byte, s string) []byte {
