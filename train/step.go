@@ -154,6 +154,12 @@ func (m *Model) trainStep(x, y []*tensor.Tensor, sw []float32) (float64, error) 
 // metrics are reset first). x holds one tensor per model input, y one per
 // output; sampleWeight may be nil.
 func (m *Model) TrainOnBatch(x, y []*tensor.Tensor, sampleWeight []float32) (Logs, error) {
+	return m.onBatch(m.trainStep, x, y, sampleWeight)
+}
+
+// onBatch runs one step on a batch with the metrics reset first and
+// returns its loss and metrics.
+func (m *Model) onBatch(step func(x, y []*tensor.Tensor, sw []float32) (float64, error), x, y []*tensor.Tensor, sw []float32) (Logs, error) {
 	if m.training == nil || m.training.opt == nil {
 		return nil, ErrNotCompiled
 	}
@@ -161,7 +167,7 @@ func (m *Model) TrainOnBatch(x, y []*tensor.Tensor, sampleWeight []float32) (Log
 		return nil, err
 	}
 	m.resetMetrics()
-	loss, err := m.trainStep(x, y, sampleWeight)
+	loss, err := step(x, y, sw)
 	if err != nil {
 		return nil, err
 	}
@@ -200,20 +206,7 @@ func (m *Model) testStep(x, y []*tensor.Tensor, sw []float32) (float64, error) {
 // TestOnBatch returns the loss (regularizer penalties included) and the
 // metrics of one batch in inference mode.
 func (m *Model) TestOnBatch(x, y []*tensor.Tensor, sampleWeight []float32) (Logs, error) {
-	if m.training == nil || m.training.opt == nil {
-		return nil, ErrNotCompiled
-	}
-	if err := m.ensureMetrics(y); err != nil {
-		return nil, err
-	}
-	m.resetMetrics()
-	loss, err := m.testStep(x, y, sampleWeight)
-	if err != nil {
-		return nil, err
-	}
-	logs := Logs{"loss": loss}
-	m.metricLogs(logs)
-	return logs, nil
+	return m.onBatch(m.testStep, x, y, sampleWeight)
 }
 
 // PredictOnBatch returns the model outputs for one batch in inference
