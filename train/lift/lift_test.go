@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-ml/kiln/internal/verify"
 	"github.com/kiln-ml/kiln/ops/graph"
 	"github.com/kiln-ml/kiln/ops/tensor"
+	"github.com/kiln-ml/kiln/train"
 	"github.com/kiln-ml/kiln/train/layer"
 	"github.com/kiln-ml/kiln/train/lift"
 )
@@ -140,19 +141,7 @@ func TestLiftPatterns(t *testing.T) {
 		classes = append(classes, l.Class())
 	}
 	t.Logf("lifted layers: %v", classes)
-	lg, err := m.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range diffs {
-		if !(d.MaxAbs <= 1e-5) {
-			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
-		}
-	}
+	compareLifted(t, g, m, verify.Options{Seed: 3}, 1e-5)
 }
 
 // Grouped and depthwise convolutions and embedding lookups lift to Keras
@@ -204,22 +193,7 @@ func TestLiftGroupsAndEmbedding(t *testing.T) {
 		if strings.Join(classes, " ") != strings.Join(c.want, " ") {
 			t.Errorf("%s: lifted %v, want %v", c.g.Name, classes, c.want)
 		}
-		lg, err := m.Graph()
-		if err != nil {
-			t.Fatal(err)
-		}
-		diffs, err := verify.Compare(c.g, lg, verify.Options{Seed: 5})
-		if err != nil {
-			t.Fatalf("%s: %v", c.g.Name, err)
-		}
-		if len(diffs) == 0 {
-			t.Fatalf("%s: no outputs compared", c.g.Name)
-		}
-		for _, d := range diffs {
-			if !(d.MaxAbs <= 1e-5) {
-				t.Errorf("%s: output %s differs by %g", c.g.Name, d.Name, d.MaxAbs)
-			}
-		}
+		compareLifted(t, c.g, m, verify.Options{Seed: 5}, 1e-5)
 	}
 }
 
@@ -269,19 +243,7 @@ func TestLiftClipAndPaddedPooling(t *testing.T) {
 	if got, want := strings.Join(classes, " "), "ZeroPadding2D Conv2D ReLU ZeroPadding2D MaxPooling2D ZeroPadding2D AveragePooling2D"; got != want {
 		t.Errorf("lifted %s, want %s", got, want)
 	}
-	lg, err := m.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 9})
-	if err != nil || len(diffs) == 0 {
-		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
-	}
-	for _, d := range diffs {
-		if !(d.MaxAbs <= 1e-5) {
-			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
-		}
-	}
+	compareLifted(t, g, m, verify.Options{Seed: 9}, 1e-5)
 	_, err = lift.Lift(mk(false))
 	if !errors.Is(err, layer.ErrUnsupported) || !strings.Contains(err.Error(), `"max"`) {
 		t.Errorf("a padded max pooling of a convolution's output: %v, want an error naming node max", err)
@@ -364,19 +326,7 @@ func TestLiftRecurrent(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no %s layer lifted", c.g.Name, c.want)
 		}
-		lg, err := m.Graph()
-		if err != nil {
-			t.Fatal(err)
-		}
-		diffs, err := verify.Compare(c.g, lg, verify.Options{Seed: 11})
-		if err != nil || len(diffs) == 0 {
-			t.Fatalf("%s: compare: %v (%d outputs)", c.g.Name, err, len(diffs))
-		}
-		for _, d := range diffs {
-			if !(d.MaxAbs <= 1e-5) {
-				t.Errorf("%s: output %s differs by %g", c.g.Name, d.Name, d.MaxAbs)
-			}
-		}
+		compareLifted(t, c.g, m, verify.Options{Seed: 11}, 1e-5)
 	}
 	bi := mk("LSTM", 4, graph.Attrs{"direction": "reverse"}, false)
 	if _, err := lift.Lift(bi); !errors.Is(err, layer.ErrUnsupported) || !strings.Contains(err.Error(), `"rnn"`) {
@@ -425,19 +375,7 @@ func TestLiftBidirectional(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", op, err)
 		}
-		lg, err := m.Graph()
-		if err != nil {
-			t.Fatal(err)
-		}
-		diffs, err := verify.Compare(g, lg, verify.Options{Seed: 13})
-		if err != nil || len(diffs) == 0 {
-			t.Fatalf("%s: compare: %v (%d outputs)", op, err, len(diffs))
-		}
-		for _, d := range diffs {
-			if !(d.MaxAbs <= 1e-5) {
-				t.Errorf("%s: output %s differs by %g", op, d.Name, d.MaxAbs)
-			}
-		}
+		compareLifted(t, g, m, verify.Options{Seed: 13}, 1e-5)
 	}
 }
 
@@ -469,19 +407,7 @@ func TestLiftSumDeadAndFixedBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := m.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 2})
-	if err != nil || len(diffs) == 0 {
-		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
-	}
-	for _, d := range diffs {
-		if !(d.MaxAbs <= 1e-6) {
-			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
-		}
-	}
+	compareLifted(t, g, m, verify.Options{Seed: 2}, 1e-6)
 }
 
 // A per-channel scale and shift by constants (an inference batch norm as
@@ -520,19 +446,7 @@ func TestLiftAffine(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d BatchNormalization layers, want 1 (scale and shift in one)", n)
 	}
-	lg, err := m.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 4})
-	if err != nil || len(diffs) == 0 {
-		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
-	}
-	for _, d := range diffs {
-		if !(d.MaxAbs <= 1e-5) {
-			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
-		}
-	}
+	compareLifted(t, g, m, verify.Options{Seed: 4}, 1e-5)
 }
 
 // Real exported models lift to Keras and compute what the ONNX graph does
@@ -566,21 +480,7 @@ func TestLiftRealModels(t *testing.T) {
 			t.Errorf("%s: %v", m.path, err)
 			continue
 		}
-		lg, err := km.Graph()
-		if err != nil {
-			t.Errorf("%s: %v", m.path, err)
-			continue
-		}
-		diffs, err := verify.Compare(om.Graph, lg, verify.Options{Seed: 1, Dim: 7, IntHigh: 50})
-		if err != nil || len(diffs) == 0 {
-			t.Errorf("%s: compare: %v (%d outputs)", m.path, err, len(diffs))
-			continue
-		}
-		for _, d := range diffs {
-			if !(d.MaxAbs <= 1e-4) {
-				t.Errorf("%s: output %s differs by %g", m.path, d.Name, d.MaxAbs)
-			}
-		}
+		compareLifted(t, om.Graph, km, verify.Options{Seed: 1, Dim: 7, IntHigh: 50}, 1e-4)
 	}
 	if ran == 0 {
 		t.Skip("no ONNX corpus or bench models on this machine")
@@ -615,17 +515,24 @@ func TestLiftSamePoolingAndNonNegativeJoins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	compareLifted(t, g, m, verify.Options{Seed: 6}, 1e-5)
+}
+
+// compareLifted checks that the lifted model m computes what g computes on
+// random inputs, within tol (absolute).
+func compareLifted(t *testing.T, g *graph.Graph, m *train.Model, opts verify.Options, tol float64) {
+	t.Helper()
 	lg, err := m.Graph()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", g.Name, err)
 	}
-	diffs, err := verify.Compare(g, lg, verify.Options{Seed: 6})
+	diffs, err := verify.Compare(g, lg, opts)
 	if err != nil || len(diffs) == 0 {
-		t.Fatalf("compare: %v (%d outputs)", err, len(diffs))
+		t.Fatalf("%s: compare: %v (%d outputs)", g.Name, err, len(diffs))
 	}
 	for _, d := range diffs {
-		if !(d.MaxAbs <= 1e-5) {
-			t.Errorf("output %s differs by %g", d.Name, d.MaxAbs)
+		if !(d.MaxAbs <= tol) {
+			t.Errorf("%s: output %s differs by %g", g.Name, d.Name, d.MaxAbs)
 		}
 	}
 }
