@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"math"
-
 	"github.com/kiln-ml/kiln/ops/tensor"
 	"github.com/kiln-ml/kiln/runtime/internal/asm"
 )
@@ -101,58 +99,7 @@ func (k *poolGradK) tiledPlane(dp, xp, yp []float32) {
 		r1 := xp[(2*oh+1)*W : (2*oh+1)*W+W]
 		d0 := dp[2*oh*W : 2*oh*W+W]
 		d1 := dp[(2*oh+1)*W : (2*oh+1)*W+W]
-		g := yp[oh*p.OW : oh*p.OW+p.OW]
-		if len(g) >= 8 {
-			asm.MaxPoolGrad2x2(d0, d1, r0, r1, g)
-			if 2*p.OW < W {
-				clear(d0[2*p.OW:])
-				clear(d1[2*p.OW:])
-			}
-			continue
-		}
-		for ow, v := range g {
-			j := 2 * ow
-			a, b, c, d := r0[j], r0[j+1], r1[j], r1[j+1]
-			// Window order a, b, c, d; the first maximum wins (strictly
-			// greater replaces), so a NaN in front is kept. The choice is
-			// made without branches (random data mispredicts them) and
-			// the gradient is stored at the computed position after the
-			// window's four zeros.
-			if a != a || b != b || c != c || d != d {
-				// NaN compares false: the float chain keeps its meaning.
-				at := 0
-				best := a
-				if b > best {
-					best, at = b, 1
-				}
-				if c > best {
-					best, at = c, 2
-				}
-				if d > best {
-					at = 3
-				}
-				d0[j], d0[j+1], d1[j], d1[j+1] = 0, 0, 0, 0
-				dp[(2*oh+at>>1)*W+j+at&1] = v
-				continue
-			}
-			// Ordered integer keys compare as the floats do (-0 and +0
-			// made equal first), and integer selects compile to CMOV.
-			ka, kb, kc, kd := poolKey(a), poolKey(b), poolKey(c), poolKey(d)
-			best, at := ka, 0
-			if kb > best {
-				best = kb
-				at = 1
-			}
-			if kc > best {
-				best = kc
-				at = 2
-			}
-			if kd > best {
-				at = 3
-			}
-			d0[j], d0[j+1], d1[j], d1[j+1] = 0, 0, 0, 0
-			dp[(2*oh+at>>1)*W+j+at&1] = v
-		}
+		asm.MaxPoolGrad2x2(d0, d1, r0, r1, yp[oh*p.OW:oh*p.OW+p.OW])
 		if 2*p.OW < W {
 			clear(d0[2*p.OW:])
 			clear(d1[2*p.OW:])
@@ -236,11 +183,4 @@ func (k *poolGradK) avgPlane(dp, yp []float32) {
 func init() {
 	Register("kiln", "MaxPoolGrad", "MaxPoolGrad/f32-2d", 10, poolGradFactory(true))
 	Register("kiln", "AveragePoolGrad", "AveragePoolGrad/f32-2d", 10, poolGradFactory(false))
-}
-
-// poolKey maps a non-NaN float32 to an int32 with the same order (-0 and
-// +0 both to 0).
-func poolKey(x float32) int32 {
-	b := int32(math.Float32bits(x + 0))
-	return b ^ (b >> 31 & 0x7fffffff)
 }

@@ -303,8 +303,8 @@ func (l *Conv) Build(in []Shape) ([]Shape, error) {
 	return []Shape{convShape(in[0][0], l.outSpatial(sp), l.Filters, l.channelsFirst)}, nil
 }
 
-// Lower emits Transpose -> Conv -> Transpose (channels_last) and the
-// activation.
+// Lower emits Transpose -> Conv -> Transpose (channels_last) with the
+// activation (see leave for where it goes).
 func (l *Conv) Lower(b *Builder, in []Tensor) ([]Tensor, error) {
 	out, err := l.Build([]Shape{in[0].Shape})
 	if err != nil {

@@ -1,5 +1,7 @@
 package asm
 
+import "math"
+
 // MaxPool2x2 sets dst[i] to the maximum of the 2x2 window r0[2i],
 // r0[2i+1], r1[2i], r1[2i+1] (a stride-2 max pooling row), taken as the
 // pooling reference takes it: the first element, then each strictly
@@ -42,26 +44,48 @@ func maxpoolgrad2x2Go(d0, d1, r0, r1, dy []float32) {
 	d0, d1, r0, r1 = d0[:2*len(dy)], d1[:2*len(dy)], r0[:2*len(dy)], r1[:2*len(dy)]
 	for i, g := range dy {
 		j := 2 * i
-		best, at := r0[j], 0
-		if v := r0[j+1]; v > best {
-			best, at = v, 1
-		}
-		if v := r1[j]; v > best {
-			best, at = v, 2
-		}
-		if v := r1[j+1]; v > best {
-			at = 3
+		a, b, c, d := r0[j], r0[j+1], r1[j], r1[j+1]
+		at := 0
+		if a != a || b != b || c != c || d != d {
+			// NaN compares false: the float chain keeps its meaning.
+			best := a
+			if b > best {
+				best, at = b, 1
+			}
+			if c > best {
+				best, at = c, 2
+			}
+			if d > best {
+				at = 3
+			}
+		} else {
+			// Ordered integer keys compare as the floats do (-0 and +0
+			// made equal first), and integer selects compile to CMOV:
+			// random data mispredicts branches.
+			ka, kb, kc, kd := poolKey(a), poolKey(b), poolKey(c), poolKey(d)
+			best := ka
+			if kb > best {
+				best, at = kb, 1
+			}
+			if kc > best {
+				best, at = kc, 2
+			}
+			if kd > best {
+				at = 3
+			}
 		}
 		d0[j], d0[j+1], d1[j], d1[j+1] = 0, 0, 0, 0
-		switch at {
-		case 0:
-			d0[j] = g
-		case 1:
-			d0[j+1] = g
-		case 2:
-			d1[j] = g
-		default:
-			d1[j+1] = g
+		if at < 2 {
+			d0[j+at] = g
+		} else {
+			d1[j+at-2] = g
 		}
 	}
+}
+
+// poolKey maps a non-NaN float32 to an int32 with the same order (-0 and
+// +0 both to 0).
+func poolKey(x float32) int32 {
+	b := int32(math.Float32bits(x + 0))
+	return b ^ (b >> 31 & 0x7fffffff)
 }
