@@ -103,15 +103,7 @@ func (m *Model) modelEntry(d Dialect) (*jsonObj, error) {
 		e.setRaw("config", body.raw())
 		e.set("registered_name", nil)
 		if in := m.InputShapes(); len(in) > 0 {
-			if len(in) == 1 {
-				e.set("build_config", map[string]any{"input_shape": shapeJSON(in[0])})
-			} else {
-				var ss []any
-				for _, s := range in {
-					ss = append(ss, shapeJSON(s))
-				}
-				e.set("build_config", map[string]any{"input_shape": ss})
-			}
+			e.set("build_config", buildConfig(in))
 		}
 		return e, nil
 	}
@@ -182,6 +174,19 @@ func refsJSON(rs []TensorRef) []any {
 		out[i] = []any{r.Layer, r.Node, r.Tensor}
 	}
 	return out
+}
+
+// buildConfig is Keras 3's build_config: the input shape, or the list of
+// them for several inputs.
+func buildConfig(in []layer.Shape) map[string]any {
+	if len(in) == 1 {
+		return map[string]any{"input_shape": shapeJSON(in[0])}
+	}
+	var ss []any
+	for _, s := range in {
+		ss = append(ss, shapeJSON(s))
+	}
+	return map[string]any{"input_shape": ss}
 }
 
 // shapeJSON writes a Keras shape with null for unknown dimensions.
@@ -261,16 +266,7 @@ func (m *Model) layerEntry(l layer.Layer, d Dialect) (*jsonObj, error) {
 		e.set("registered_name", nil)
 		if !isInput {
 			if calls := m.calls[l.Name()]; len(calls) > 0 && len(calls[0].InShapes) > 0 {
-				in := calls[0].InShapes
-				if len(in) == 1 {
-					e.set("build_config", map[string]any{"input_shape": shapeJSON(in[0])})
-				} else {
-					var ss []any
-					for _, s := range in {
-						ss = append(ss, shapeJSON(s))
-					}
-					e.set("build_config", map[string]any{"input_shape": ss})
-				}
+				e.set("build_config", buildConfig(calls[0].InShapes))
 			}
 		}
 	} else {
